@@ -23,7 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .symbolic import kernels
 from .symbolic.activations import sigmoid
-from .symbolic.model import Concat, Define
+from .symbolic.model import CellColumns, Concat, Define
 
 GENERATED_DIR = Path(__file__).parent / "generated"
 HEADER = (
@@ -93,6 +93,10 @@ class KernelPrinter(NumPyPrinter):
             for name, _ in st.segments:
                 parts.append("numpy.ones((x.shape[0], 1))" if name == "one" else f"{name}.reshape(x.shape[0], -1)")
             return f"{st.target} = numpy.concatenate([{', '.join(parts)}], axis=1)"
+        if isinstance(st, CellColumns):
+            n_cells = f"{st.like}.shape[1] * {st.like}.shape[2]"
+            return (f"{st.target} = {st.source}[:, :, {st.source}.shape[2] - {n_cells}:].reshape("
+                    f"{st.source}.shape[0], {st.source}.shape[1], {st.like}.shape[1], {st.like}.shape[2])")
         if isinstance(st, Define):
             self.free = st.indices
             try:

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from .model import ARRAYS, SIZES, Concat, Define
+from .model import ARRAYS, SIZES, CellColumns, Concat, Define
 
 
 def _sigmoid(z):
@@ -52,6 +52,9 @@ def evaluate(equations, sizes, values):
     for st in equations.statements:
         if isinstance(st, Concat):
             env[st.target] = np.concatenate([np.ones(1) if n == "one" else np.ravel(env[n]) for n, _ in st.segments])
+        elif isinstance(st, CellColumns):
+            like = np.asarray(env[st.like])
+            env[st.target] = env[st.source][:, -like.size:].reshape(env[st.source].shape[0], *like.shape)
         elif isinstance(st, Define):
             f, arrays, scalars, shape = _element_function(st, key, equations.forget_gates)
             out = f(*[env[a] for a in arrays], *[env[s] for s in scalars])
@@ -81,6 +84,11 @@ def compose(equations, sizes, values=None):
     """
     env = dict(values or input_arrays(equations, sizes))
     for st in equations.statements:
+        if isinstance(st, CellColumns):
+            src, like = env[st.source], env[st.like]
+            n = len(sp.flatten(like))
+            env[st.target] = sp.Array([[src[a, src.shape[1] - n + c] for c in range(n)] for a in range(src.shape[0])]).reshape(src.shape[0], *like.shape)
+            continue
         if isinstance(st, Concat):
             flat = []
             for name, _ in st.segments:

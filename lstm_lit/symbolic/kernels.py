@@ -13,11 +13,19 @@ def forward_kernels():
     return [fg, old]
 
 
+def rtrl_kernels():
+    from .rtrl import gradient_equations, trace_equations
+
+    return [trace_equations(True), trace_equations(False), gradient_equations(True), gradient_equations(False)]
+
+
 def modules():
     """{file name: (module docstring, [StepEquations, ...])}."""
     from . import background_kernels
 
     return {
         "forward.py": ("Forward steps of the LSTM (Gers et al. 2000) and of the 1997 LSTM.", forward_kernels()),
+        "rtrl.py": ("Truncated RTRL: eligibility-trace updates and gradients, for the LSTM with forget gates and the 1997 LSTM.",
+                    rtrl_kernels()),
         **background_kernels.modules(),
     }

@@ -217,3 +217,13 @@ def forward_equations(forget_gates=True, current_cells=True):
     st.append(Define(A["y"][m], f_out(A["z_out"][m])))
     eqs.outputs = tuple(s.target for s in st)
     return eqs
+
+
+@dataclass(frozen=True)
+class CellColumns:
+    """``target[m, k, i] = source[m, offset + k d_blk + i]``: the columns of ``source`` that read the cells, as a
+    view shaped like ``like`` (an array with axes (blk, cell)); the offset is whatever comes before them."""
+
+    target: str
+    source: str
+    like: str
