@@ -15,9 +15,12 @@ def trace_step(x_tilde, s_prev, y_fg, y_ig, z_c, e_fg, e_ig, e_c):
     """Advance the eligibility traces of B networks by one step (truncated RTRL, the second lines of (13)-(15)).
 
     ``e_*[b, k, i, q]`` is d s_{k,i} / d W_{k,q} (for W^c: d s_{k,i} / d W^c_{k,i,q}); returns the traces at t+1."""
-    e_fg_next = -(y_fg[:, :, None, None] - 1)*s_prev[:, :, :, None]*x_tilde[:, None, None, :]*y_fg[:, :, None, None] + e_fg*y_fg[:, :, None, None]
-    e_ig_next = -2*(2*_sigmoid(z_c[:, :, :, None]) - 1)*(y_ig[:, :, None, None] - 1)*x_tilde[:, None, None, :]*y_ig[:, :, None, None] + e_ig*y_fg[:, :, None, None]
-    e_c_next = -4*(_sigmoid(z_c[:, :, :, None]) - 1)*_sigmoid(z_c[:, :, :, None])*x_tilde[:, None, None, :]*y_ig[:, :, None, None] + e_c*y_fg[:, :, None, None]
+    src_fg = -(y_fg[:, :, None] - 1)*s_prev*y_fg[:, :, None]
+    e_fg_next = e_fg*y_fg[:, :, None, None] + src_fg[:, :, :, None]*x_tilde[:, None, None, :]
+    src_ig = -2*(2*_sigmoid(z_c) - 1)*(y_ig[:, :, None] - 1)*y_ig[:, :, None]
+    e_ig_next = e_ig*y_fg[:, :, None, None] + src_ig[:, :, :, None]*x_tilde[:, None, None, :]
+    src_c = -4*(_sigmoid(z_c) - 1)*_sigmoid(z_c)*y_ig[:, :, None]
+    e_c_next = e_c*y_fg[:, :, None, None] + src_c[:, :, :, None]*x_tilde[:, None, None, :]
     return {
         'e_fg_next': e_fg_next,
         'e_ig_next': e_ig_next,
@@ -29,8 +32,10 @@ def trace_step_1997(x_tilde, s_prev, y_ig, z_c, e_ig, e_c, state_decay):
     """Advance the eligibility traces of B networks by one step (truncated RTRL, the second lines of (13)-(15)).
 
     ``e_*[b, k, i, q]`` is d s_{k,i} / d W_{k,q} (for W^c: d s_{k,i} / d W^c_{k,i,q}); returns the traces at t+1."""
-    e_ig_next = state_decay*e_ig - 2*(2*_sigmoid(z_c[:, :, :, None]) - 1)*(y_ig[:, :, None, None] - 1)*x_tilde[:, None, None, :]*y_ig[:, :, None, None]
-    e_c_next = state_decay*e_c - 4*(_sigmoid(z_c[:, :, :, None]) - 1)*_sigmoid(z_c[:, :, :, None])*x_tilde[:, None, None, :]*y_ig[:, :, None, None]
+    src_ig = -2*(2*_sigmoid(z_c) - 1)*(y_ig[:, :, None] - 1)*y_ig[:, :, None]
+    e_ig_next = state_decay*e_ig + src_ig[:, :, :, None]*x_tilde[:, None, None, :]
+    src_c = -4*(_sigmoid(z_c) - 1)*_sigmoid(z_c)*y_ig[:, :, None]
+    e_c_next = state_decay*e_c + src_c[:, :, :, None]*x_tilde[:, None, None, :]
     return {
         'e_ig_next': e_ig_next,
         'e_c_next': e_c_next,

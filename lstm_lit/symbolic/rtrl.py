@@ -253,6 +253,8 @@ ARRAY_AXES = {"delta_out": "out", "delta_yc": "blk cell", "h_s": "blk cell", "er
 for _name, _axes in ARRAY_AXES.items():
     if _name not in model.ARRAYS:
         model.ARRAYS[_name] = model.Array(_name, tuple(_axes.split()), _name)
+for _name in ("src_fg", "src_ig", "src_c"):
+    model.ARRAYS[_name] = model.Array(_name, ("blk", "cell"), _name)
 for _name in ("e_fg", "e_ig", "e_c"):
     model.ARRAYS[_name + "_next"] = model.Array(_name + "_next", model.ARRAYS[_name].axes, _name + "_next")
 
@@ -271,9 +273,12 @@ def trace_equations(forget_gates=True):
         carry = update.coeff(e)
         source = sp.factor(sp.expand((update - carry * e) / A["x_tilde"][q]))
         assert not source.has(A["x_tilde"].base) and sp.expand(carry * e + source * A["x_tilde"][q] - update) == 0
-        update = carry * e + source * A["x_tilde"][q]  # e(t+1) = keep * e(t) + (per-cell factor) * x~_q(t)
-        eqs.statements.append(Define(reduced_trace_next(w)[k, i, q], update, {"W_fg": "13", "W_ig": "14", "W_c": "15"}[w]))
-    eqs.outputs = tuple(st.target for st in eqs.statements)
+        # e(t+1) = keep * e(t) + (per-cell source factor) * x~_q(t): the factor is computed once per cell
+        src = sp.IndexedBase("src_" + w[2:])
+        eqs.statements.append(Define(src[k, i], source))
+        eqs.statements.append(Define(reduced_trace_next(w)[k, i, q], carry * e + src[k, i] * A["x_tilde"][q],
+                                     {"W_fg": "13", "W_ig": "14", "W_c": "15"}[w]))
+    eqs.outputs = tuple(st.target for st in eqs.statements if st.target.endswith("_next"))
     eqs.doc = ("Advance the eligibility traces of B networks by one step (truncated RTRL, the second lines of (13)-(15)).\n\n"
                "    ``e_*[b, k, i, q]`` is d s_{k,i} / d W_{k,q} (for W^c: d s_{k,i} / d W^c_{k,i,q}); returns the traces at t+1.")
     return eqs
