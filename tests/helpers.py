@@ -3,6 +3,7 @@
 import numpy as np
 
 from lstm_lit.connectivity import masks, weight_shapes
+from lstm_lit.symbolic.evaluate import concrete_sizes, evaluate
 
 SIZES = [  # (d_in, n_blk, d_blk, d_out): several blocks, several cells per block, and degenerate ones
     (3, 2, 2, 4),
@@ -32,3 +33,20 @@ def random_step_inputs(rng, sizes, batch, forget_gates=True, connectivity="full"
 
 def unbatch(vals, b):
     return {k: (v[b] if isinstance(v, np.ndarray) else v) for k, v in vals.items()}
+
+
+def max_deviation(equations, function, sizes, vals):
+    """Largest |generated - SymPy reference| over every output of every network in the batch.
+
+    ``vals`` may hold more arrays than the function takes; each network's reference is evaluated by
+    :func:`lstm_lit.symbolic.evaluate.evaluate`, which shares nothing with the generator but the equations.
+    """
+    args = {n: vals[n] for n in equations.inputs + equations.scalars}
+    out = function(**args)
+    batch = next(v for v in args.values() if isinstance(v, np.ndarray)).shape[0]
+    worst = 0.0
+    for b in range(batch):
+        ref = evaluate(equations, concrete_sizes(*sizes), unbatch(args, b))
+        for name in equations.outputs:
+            worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
+    return worst

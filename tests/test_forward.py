@@ -7,24 +7,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import CERG_SIZES, SIZES, random_step_inputs, unbatch
+from helpers import CERG_SIZES, SIZES, max_deviation, random_step_inputs
 from lstm_lit import codegen
 from lstm_lit.connectivity import masks, n_weights
 from lstm_lit.generated import forward
 from lstm_lit.symbolic import model
 from lstm_lit.symbolic.activations import g, h
-from lstm_lit.symbolic.evaluate import concrete_sizes, evaluate
-
-
-def max_deviation(equations, step, sizes, vals):
-    """Largest |generated - lambdified SymPy| over every output of every network in the batch."""
-    out = step(**vals)
-    worst = 0.0
-    for b in range(vals["x"].shape[0]):
-        ref = evaluate(equations, concrete_sizes(*sizes), unbatch(vals, b))
-        for name in equations.outputs:
-            worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
-    return worst
 
 
 CASES = [(s, "full", b) for s in SIZES for b in (1, 4)] + [(CERG_SIZES, "cerg", 3)]

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import CERG_SIZES, SIZES, unbatch
+from helpers import CERG_SIZES, SIZES, max_deviation
 from lstm_lit import codegen
 from lstm_lit.generated import rtrl as generated
 from lstm_lit.network import LSTMNetwork
 from lstm_lit.symbolic import model, rtrl
 from lstm_lit.symbolic.calculus import index_form_equal
-from lstm_lit.symbolic.evaluate import concrete_sizes, evaluate
+from lstm_lit.symbolic.evaluate import concrete_sizes
 
 # --- the derivation in general index form ----------------------------------------------------------------
 TRACE_CASES = [("W_fg", True), ("W_ig", True), ("W_c", True), ("W_ig", False), ("W_c", False)]
@@ -82,17 +82,6 @@ def _random_rtrl_inputs(rng, sizes, batch, forget_gates):
     return v
 
 
-def _deviation(equations, function, sizes, vals):
-    args = {n: vals[n] for n in equations.inputs + equations.scalars}
-    out = function(**args)
-    worst = 0.0
-    for b in range(vals["x_tilde"].shape[0]):
-        ref = evaluate(equations, concrete_sizes(*sizes), unbatch(args, b))
-        for name in equations.outputs:
-            worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
-    return worst
-
-
 KERNELS = [(rtrl.trace_equations, True, generated.trace_step), (rtrl.trace_equations, False, generated.trace_step_1997),
            (rtrl.gradient_equations, True, generated.gradients), (rtrl.gradient_equations, False, generated.gradients_1997)]
 
@@ -101,7 +90,7 @@ KERNELS = [(rtrl.trace_equations, True, generated.trace_step), (rtrl.trace_equat
 @pytest.mark.parametrize("make,forget_gates,function", KERNELS)
 def test_generated_rtrl_matches_sympy(make, forget_gates, function, sizes, batch):
     vals = _random_rtrl_inputs(np.random.default_rng(11), sizes, batch, forget_gates)
-    assert _deviation(make(forget_gates), function, sizes, vals) < 1e-12
+    assert max_deviation(make(forget_gates), function, sizes, vals) < 1e-12
 
 
 def test_generated_rtrl_broken_twin(tmp_path):
@@ -115,7 +104,7 @@ def test_generated_rtrl_broken_twin(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     vals = _random_rtrl_inputs(np.random.default_rng(12), SIZES[0], 2, True)
-    assert _deviation(good, mod.trace_step, SIZES[0], vals) > 1e-6
+    assert max_deviation(good, mod.trace_step, SIZES[0], vals) > 1e-6
 
 
 # --- the truncated gradient is the exact gradient of the frozen-recurrence surrogate ------------------------
