@@ -38,6 +38,8 @@ class KernelPrinter(NumPyPrinter):
     def __init__(self):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self.free = ()
+        self.per_network = ()
+        self.unbatched = ()
 
     # arrays ---------------------------------------------------------------------------------------------
     def _broadcast(self, code, have, want):
@@ -54,7 +56,12 @@ class KernelPrinter(NumPyPrinter):
         for x in idx:
             if x not in self.free:
                 raise ValueError(f"codegen: index {x} of {expr} is not a free index of the statement")
-        return self._broadcast(str(expr.base.label), idx, self.free)
+        name = str(expr.base.label)
+        if name in self.unbatched:  # shared by all networks: NumPy broadcasts it over the batch from the right
+            if idx != self.free:
+                raise ValueError(f"codegen: unbatched {name} must carry all free indices in order")
+            return name
+        return self._broadcast(name, idx, self.free)
 
     def _print_Sum(self, expr):
         (body, *more) = expr.args
@@ -85,6 +92,8 @@ class KernelPrinter(NumPyPrinter):
         return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_Symbol(self, expr):
+        if expr.name in self.per_network:  # one value per network: shape (B,) -> (B, 1, ...)
+            return f"{expr.name}.reshape((-1{',' if not self.free else ''}{', 1' * len(self.free)}))"
         return expr.name
 
     def statement(self, st):
@@ -121,6 +130,7 @@ def sigmoid_source():
 
 def function_source(eqs):
     printer = KernelPrinter()
+    printer.per_network, printer.unbatched = eqs.per_network, eqs.unbatched
     args = ", ".join(list(eqs.inputs) + list(eqs.scalars))
     lines = [f"def {eqs.name}({args}):", f'    """{eqs.doc}"""']
     for st in eqs.statements:

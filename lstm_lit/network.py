@@ -173,8 +173,9 @@ class LSTMNetwork:
         if lr.shape not in ((), (self.batch,)) or not np.all(np.isfinite(lr)) or np.any(lr < 0):
             raise ValueError(f"learning_rate must be a non-negative number or an array of shape ({self.batch},), got {learning_rate!r}")
         grads = self.gradients(target)
-        for name in self.weights:
-            g = grads["grad_" + name]
-            scale = lr.reshape((-1,) + (1,) * (g.ndim - 1)) if np.ndim(lr) else lr
-            self.weights[name] -= scale * g * self.masks[name]
+        names = list(self.weights)
+        new = (rtrl.update if self.forget_gates else rtrl.update_1997)(
+            **self.weights, **{"grad_" + n: grads["grad_" + n] for n in names},
+            **{"mask_" + n: self.masks[n] for n in names}, learning_rate=np.broadcast_to(lr, (self.batch,)))
+        self.weights = {n: new[n + "_new"] for n in names}
         return grads

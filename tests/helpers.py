@@ -43,10 +43,11 @@ def max_deviation(equations, function, sizes, vals):
     """
     args = {n: vals[n] for n in equations.inputs + equations.scalars}
     out = function(**args)
-    batch = next(v for v in args.values() if isinstance(v, np.ndarray)).shape[0]
+    batch = next(v for k, v in args.items() if isinstance(v, np.ndarray) and k not in equations.unbatched).shape[0]
     worst = 0.0
     for b in range(batch):
-        ref = evaluate(equations, concrete_sizes(*sizes), unbatch(args, b))
+        one = {k: (v if k in equations.unbatched else v[b]) if isinstance(v, np.ndarray) else v for k, v in args.items()}
+        ref = evaluate(equations, concrete_sizes(*sizes), one)
         for name in equations.outputs:
             worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
     return worst

@@ -79,11 +79,18 @@ def _random_rtrl_inputs(rng, sizes, batch, forget_gates):
         v[e] = rng.normal(size=(batch, n_blk, d_blk, n_src))
         v[e + "_next"] = rng.normal(size=(batch, n_blk, d_blk, n_src))
     v["state_decay"] = 0.9
+    v["learning_rate"] = rng.random(batch)
+    from lstm_lit.connectivity import weight_shapes
+    for w, shape in weight_shapes(*sizes, forget_gates=forget_gates).items():
+        v[w] = rng.normal(size=(batch,) + shape)
+        v["grad_" + w] = rng.normal(size=(batch,) + shape)
+        v["mask_" + w] = rng.integers(0, 2, size=shape).astype(float)
     return v
 
 
 KERNELS = [(rtrl.trace_equations, True, generated.trace_step), (rtrl.trace_equations, False, generated.trace_step_1997),
-           (rtrl.gradient_equations, True, generated.gradients), (rtrl.gradient_equations, False, generated.gradients_1997)]
+           (rtrl.gradient_equations, True, generated.gradients), (rtrl.gradient_equations, False, generated.gradients_1997),
+           (rtrl.update_equations, True, generated.update), (rtrl.update_equations, False, generated.update_1997)]
 
 
 @pytest.mark.parametrize("sizes,batch", [(SIZES[0], 3), (SIZES[1], 1), (CERG_SIZES, 2)])

@@ -96,3 +96,37 @@ def gradients_1997(y, target, x_out, x_tilde, y_og, s, W_out, e_ig_next, e_c_nex
         'grad_W_ig': grad_W_ig,
         'grad_W_c': grad_W_c,
     }
+
+
+def update(W_fg, W_ig, W_og, W_c, W_out, grad_W_fg, grad_W_ig, grad_W_og, grad_W_c, grad_W_out, mask_W_fg, mask_W_ig, mask_W_og, mask_W_c, mask_W_out, learning_rate):
+    """Equation (16) for B networks: every weight moves by -learning_rate[b] * gradient where the connectivity mask is 1.
+
+    Returns the new weights by name (``W_*_new``); the old ones are not modified."""
+    W_fg_new = -learning_rate.reshape((-1, 1, 1))*grad_W_fg*mask_W_fg + W_fg
+    W_ig_new = -learning_rate.reshape((-1, 1, 1))*grad_W_ig*mask_W_ig + W_ig
+    W_og_new = -learning_rate.reshape((-1, 1, 1))*grad_W_og*mask_W_og + W_og
+    W_c_new = -learning_rate.reshape((-1, 1, 1, 1))*grad_W_c*mask_W_c + W_c
+    W_out_new = -learning_rate.reshape((-1, 1, 1))*grad_W_out*mask_W_out + W_out
+    return {
+        'W_fg_new': W_fg_new,
+        'W_ig_new': W_ig_new,
+        'W_og_new': W_og_new,
+        'W_c_new': W_c_new,
+        'W_out_new': W_out_new,
+    }
+
+
+def update_1997(W_ig, W_og, W_c, W_out, grad_W_ig, grad_W_og, grad_W_c, grad_W_out, mask_W_ig, mask_W_og, mask_W_c, mask_W_out, learning_rate):
+    """Equation (16) for B networks: every weight moves by -learning_rate[b] * gradient where the connectivity mask is 1.
+
+    Returns the new weights by name (``W_*_new``); the old ones are not modified."""
+    W_ig_new = -learning_rate.reshape((-1, 1, 1))*grad_W_ig*mask_W_ig + W_ig
+    W_og_new = -learning_rate.reshape((-1, 1, 1))*grad_W_og*mask_W_og + W_og
+    W_c_new = -learning_rate.reshape((-1, 1, 1, 1))*grad_W_c*mask_W_c + W_c
+    W_out_new = -learning_rate.reshape((-1, 1, 1))*grad_W_out*mask_W_out + W_out
+    return {
+        'W_ig_new': W_ig_new,
+        'W_og_new': W_og_new,
+        'W_c_new': W_c_new,
+        'W_out_new': W_out_new,
+    }

@@ -2,7 +2,7 @@
 
 Nothing here is counted by hand.  Every :class:`~lstm_lit.symbolic.model.Define` of the forward step
 (:func:`model.forward_equations`), the trace update (:func:`rtrl.trace_equations`), the gradients
-(:func:`rtrl.gradient_equations`) and the weight update (16) (:func:`update_equations`) is weighed as
+(:func:`rtrl.gradient_equations`) and the weight update (16) (:func:`rtrl.update_equations`) is weighed as
 
     elements (product of the ranges of its free indices)  x  operations per element,
 
@@ -29,7 +29,6 @@ from .model import Define, d_blk, d_in, d_out, n_blk
 #: ranges of the index symbols when an array's axes are not registered in ``model.ARRAYS``
 INDEX_RANGES = {"k": n_blk, "p": n_blk, "i": d_blk, "r": d_blk, "m": d_out}
 
-alpha = sp.Symbol("alpha", positive=True)  #: the learning rate of (16)
 WEIGHTS = ("W_fg", "W_ig", "W_og", "W_c", "W_out")
 TRACES = ("e_fg", "e_ig", "e_c")
 
@@ -115,23 +114,10 @@ def elements(statement, forget_gates=True):
     return sp.expand(sp.Mul(*[_range_of(statement.target, ix, n, forget_gates) for n, ix in enumerate(statement.indices)]))
 
 
-def update_equations(forget_gates=True):
-    """Equation (16) as statements: W_new[...] = W[...] - alpha grad_W[...] for every weight array."""
-    idx = {"W_fg": (model.k, model.q), "W_ig": (model.k, model.q), "W_og": (model.k, model.q),
-           "W_c": (model.k, model.i, model.q), "W_out": (model.m, model.q)}
-    eqs = model.StepEquations("update" if forget_gates else "update_1997", (), forget_gates=forget_gates)
-    for w in WEIGHTS:
-        if w == "W_fg" and not forget_gates:
-            continue
-        ix = idx[w]
-        eqs.statements.append(Define(sp.IndexedBase(w + "_new")[ix], model.A[w][ix] - alpha * sp.IndexedBase("grad_" + w)[ix], "16"))
-    return eqs
-
-
 def phases(forget_gates=True):
     """The statement lists of one online step, by phase."""
     return {"forward": model.forward_equations(forget_gates), "traces": rtrl.trace_equations(forget_gates),
-            "gradients": rtrl.gradient_equations(forget_gates), "update": update_equations(forget_gates)}
+            "gradients": rtrl.gradient_equations(forget_gates), "update": rtrl.update_equations(forget_gates)}
 
 
 @functools.lru_cache(maxsize=None)

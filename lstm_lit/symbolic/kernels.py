@@ -14,9 +14,10 @@ def forward_kernels():
 
 
 def rtrl_kernels():
-    from .rtrl import gradient_equations, trace_equations
+    from .rtrl import gradient_equations, trace_equations, update_equations
 
-    return [trace_equations(True), trace_equations(False), gradient_equations(True), gradient_equations(False)]
+    return [trace_equations(True), trace_equations(False), gradient_equations(True), gradient_equations(False),
+            update_equations(True), update_equations(False)]
 
 
 def modules():

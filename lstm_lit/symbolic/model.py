@@ -170,6 +170,8 @@ class StepEquations:
     scalars: tuple = ()
     forget_gates: bool = True
     doc: str = ""
+    per_network: tuple = ()  #: scalar symbols that take one value per network (an array over the batch)
+    unbatched: tuple = ()    #: input arrays shared by all networks (no batch axis), e.g. connectivity masks
 
     def __getitem__(self, target):
         for st in self.statements:

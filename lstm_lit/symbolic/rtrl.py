@@ -253,6 +253,10 @@ ARRAY_AXES = {"delta_out": "out", "delta_yc": "blk cell", "h_s": "blk cell", "er
 for _name, _axes in ARRAY_AXES.items():
     if _name not in model.ARRAYS:
         model.ARRAYS[_name] = model.Array(_name, tuple(_axes.split()), _name)
+for _name, _axes in (("W_fg", "blk src"), ("W_ig", "blk src"), ("W_og", "blk src"), ("W_c", "blk cell src"), ("W_out", "out osrc")):
+    for _prefix in ("mask_", "grad_"):
+        model.ARRAYS.setdefault(_prefix + _name, model.Array(_prefix + _name, tuple(_axes.split()), _prefix + _name))
+    model.ARRAYS[_name + "_new"] = model.Array(_name + "_new", tuple(_axes.split()), _name + "_new")
 for _name in ("src_fg", "src_ig", "src_c"):
     model.ARRAYS[_name] = model.Array(_name, ("blk", "cell"), _name)
 for _name in ("e_fg", "e_ig", "e_c"):
@@ -319,3 +323,29 @@ def kernel_gradient(weight, forget_gates=True):
     for name in ("err_og", "err_s", "h_s", "delta_yc", "delta_out"):
         expr = expand_definitions(expr, eqs, [name])
     return collapse(expr)
+
+
+learning_rate = sp.Symbol("learning_rate", nonnegative=True)  #: alpha of (16), one per network
+
+
+def mask(weight):
+    """The connectivity mask of a weight array (1 where the weight exists): updates never create a weight."""
+    return sp.IndexedBase("mask_" + weight)
+
+
+def update_equations(forget_gates=True):
+    """Equation (16): W <- W - alpha * dL/dW for every weight that the connectivity has (mask 1)."""
+    weights = (["W_fg"] if forget_gates else []) + ["W_ig", "W_og", "W_c", "W_out"]
+    grads = tuple("grad_" + w for w in weights)
+    masks = tuple("mask_" + w for w in weights)
+    eqs = StepEquations("update" if forget_gates else "update_1997", tuple(weights) + grads + masks,
+                        scalars=("learning_rate",), forget_gates=forget_gates, per_network=("learning_rate",),
+                        unbatched=masks)
+    for w in weights:
+        ix = {"W_c": (k, i, q), "W_out": (m, q)}.get(w, (k, q))
+        grad = sp.IndexedBase("grad_" + w)[ix]
+        eqs.statements.append(Define(sp.IndexedBase(w + "_new")[ix], A[w][ix] - learning_rate * mask(w)[ix] * grad, "16"))
+    eqs.outputs = tuple(st.target for st in eqs.statements)
+    eqs.doc = ("Equation (16) for B networks: every weight moves by -learning_rate[b] * gradient where the connectivity "
+               "mask is 1.\n\n    Returns the new weights by name (``W_*_new``); the old ones are not modified.")
+    return eqs
