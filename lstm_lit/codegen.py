@@ -150,7 +150,11 @@ def module_source(doc, equations):
 
 def render():
     """Every generated file, as {file name: source text}."""
-    return {name: module_source(doc, eqs) for name, (doc, eqs) in kernels.modules().items()}
+    from . import codegen_numba
+
+    sources = {name: module_source(doc, eqs) for name, (doc, eqs) in kernels.modules().items()}
+    sources["rtrl_fused.py"] = codegen_numba.module_source(HEADER)
+    return sources
 
 
 def write(directory):

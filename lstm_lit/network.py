@@ -16,7 +16,7 @@ equation (16), ``W <- W - alpha dL/dW``, with the gradients of equations (1), (1
 import numpy as np
 
 from .connectivity import CONNECTIVITIES, masks, weight_shapes
-from .generated import forward, rtrl
+from .generated import forward, rtrl, rtrl_fused
 
 PAPER_GATE_BIASES = (-0.5, -1.0, -1.5, -2.0)   # input and output gates, block by block
 PAPER_FORGET_BIASES = (0.5, 1.0, 1.5, 2.0)     # forget gates, block by block
@@ -179,3 +179,34 @@ class LSTMNetwork:
             **{"mask_" + n: self.masks[n] for n in names}, learning_rate=np.broadcast_to(lr, (self.batch,)))
         self.weights = {n: new[n + "_new"] for n in names}
         return grads
+
+    def train_step(self, x, target, learning_rate):
+        """:meth:`step` and :meth:`update` in one compiled call (Numba, :mod:`lstm_lit.generated.rtrl_fused`).
+
+        Same arithmetic, printed from the same statements as loops: use it for long runs.  Returns the outputs
+        y(t+1) computed before the weight update, shape (batch, d_out).  Intermediates are not kept.
+        """
+        x = _finite_array("x", x, (self.batch, self.d_in))
+        target = _finite_array("target", target, (self.batch, self.d_out))
+        lr = np.asarray(learning_rate, dtype=np.float64)
+        if lr.shape not in ((), (self.batch,)) or not np.all(np.isfinite(lr)) or np.any(lr < 0):
+            raise ValueError(f"learning_rate must be a non-negative number or an array of shape ({self.batch},), got {learning_rate!r}")
+        lr = np.ascontiguousarray(np.broadcast_to(lr, (self.batch,)))
+        st, W, M, tr = self.state, self.weights, self.masks, self.traces
+        for d in (st, W, tr):  # the kernel works in place on contiguous float64 arrays
+            for name, arr in d.items():
+                if not (arr.flags.c_contiguous and arr.flags.writeable):
+                    d[name] = np.ascontiguousarray(arr, dtype=np.float64).copy()
+        y = np.empty((self.batch, self.d_out))
+        if self.forget_gates:
+            rtrl_fused.online_step(x, target, lr, st["s"], st["y_fg"], st["y_ig"], st["y_og"], st["y_c"],
+                                   W["W_fg"], W["W_ig"], W["W_og"], W["W_c"], W["W_out"],
+                                   M["W_fg"], M["W_ig"], M["W_og"], M["W_c"], M["W_out"],
+                                   tr["e_fg"], tr["e_ig"], tr["e_c"], y)
+        else:
+            rtrl_fused.online_step_1997(x, target, lr, st["s"], st["y_ig"], st["y_og"], st["y_c"],
+                                        W["W_ig"], W["W_og"], W["W_c"], W["W_out"],
+                                        M["W_ig"], M["W_og"], M["W_c"], M["W_out"],
+                                        tr["e_ig"], tr["e_c"], self.state_decay, y)
+        self._last = None
+        return y

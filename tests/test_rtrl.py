@@ -253,3 +253,28 @@ def test_online_step_moves_every_weight_by_minus_alpha_gradient():
         changed += int(np.count_nonzero(w[0] != before[name][0]))
         assert np.array_equal(w[2], before[name][2])  # alpha = 0 leaves that network alone
     assert changed == net.n_weights == 424
+
+
+@pytest.mark.parametrize("forget_gates", [True, False])
+@pytest.mark.parametrize("connectivity", ["full", "cerg"])
+def test_fused_numba_step_equals_numpy_step_and_update(forget_gates, connectivity):
+    """The Numba loops (printed from the same statements) reproduce step + update over a run, to 1e-12."""
+    kwargs = dict(batch=4, forget_gates=forget_gates, connectivity=connectivity,
+                  state_decay=1.0 if forget_gates else 0.9)
+    a = LSTMNetwork(*CERG_SIZES, **kwargs, rng=np.random.default_rng(3))
+    b = LSTMNetwork(*CERG_SIZES, **kwargs, rng=np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    worst = 0.0
+    for t in range(60):
+        x, target = np.eye(7)[rng.integers(0, 7, 4)], np.eye(7)[rng.integers(0, 7, 4)]
+        lr = np.array([0.5, 0.1, 0.0, 0.3])
+        y_numpy = a.step(x)["y"]
+        a.update(target, lr)
+        y_fused = b.train_step(x, target, lr)
+        worst = max(worst, float(np.abs(y_numpy - y_fused).max()))
+        for d_a, d_b in ((a.weights, b.weights), (a.state, b.state), (a.traces, b.traces)):
+            worst = max(worst, max(float(np.abs(d_a[n] - d_b[n]).max()) for n in d_a))
+    assert worst < 1e-12
+    # and the comparison can fail: one more step on one side only
+    b.train_step(x, target, lr)
+    assert max(float(np.abs(a.weights[n] - b.weights[n]).max()) for n in a.weights) > 1e-6
