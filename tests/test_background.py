@@ -1,0 +1,337 @@
+"""Background chapters: the vanilla RNN, the modern LSTM and the GRU (derivations, generated kernels, gradients),
+the seeds' printed forms and slips, and the bridge to the paper's truncated gradient.
+
+Every check that can pass has a deliberately broken twin that must fail.
+"""
+
+import importlib.util
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from lstm_lit import codegen
+from lstm_lit.generated import forward
+from lstm_lit.generated import gru as g_gru
+from lstm_lit.generated import modern_lstm as g_lstm
+from lstm_lit.generated import rnn as g_rnn
+from lstm_lit.symbolic import gru, model, modern_lstm, rnn
+from lstm_lit.symbolic.model import Define
+from lstm_lit.symbolic.rnn import at_sizes, central_differences, equal, normal_form
+
+
+# --------------------------------------------------------------------------------------------------------------
+# helpers
+def _print_kernel(tmp_path, equations, name):
+    """Print ``equations`` with the project's generator into a throw-away module and return the function."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(codegen.module_source("test module", [equations]))
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, equations.name)
+
+
+def _random_inputs(rng, equations, shapes, sizes, batch):
+    vals = {}
+    for name in equations.inputs:
+        shape = tuple(int(sp.sympify(n).subs(sizes)) for n in shapes[name])
+        vals[name] = rng.uniform(-1.0, 1.0, size=(batch,) + shape)
+    return vals
+
+
+def _deviation_from_reference(step, equations, shapes, sizes, vals):
+    """Largest |generated - SymPy reference| over every output of every network in the batch."""
+    out = step(**vals)
+    worst = 0.0
+    for b in range(next(iter(vals.values())).shape[0]):
+        ref = rnn.reference(equations, shapes, sizes, {k: v[b] for k, v in vals.items()})
+        for name in equations.outputs:
+            worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
+    return worst
+
+
+def _replace(equations, target, rhs):
+    """A copy of ``equations`` with one statement's right-hand side replaced (a broken twin)."""
+    twin = type(equations)(equations.name, equations.inputs, list(equations.statements), equations.outputs,
+                           equations.scalars, equations.forget_gates, equations.doc)
+    idx = next(n for n, st in enumerate(twin.statements) if st.target == target)
+    assert twin.statements[idx].rhs != rhs
+    twin.statements[idx] = Define(twin.statements[idx].lhs, rhs)
+    return twin
+
+
+def _max_diff(a, b):
+    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# derivations against the printed forms
+R = rnn.X
+
+
+def _d_a_next(ix):
+    """d_a(t+1) = d_s(t+1) (1 - s(t+1)^2): the derived d_a, one step later."""
+    return R["d_s_next"][ix] * (1 - R["s_next"][ix] ** 2)
+
+
+def test_rnn_gradients_match_goodfellow_in_index_form():
+    d = rnn.backward_derivations()
+    printed = rnn.printed_forms()
+    assert equal(d["d_o"][1], printed["d_o"])
+    assert equal(rnn.substitute_array(d["d_a"][1], "d_s", lambda ix: R["d_s"][ix]),
+                 R["d_s"][rnn.p] * (1 - R["s"][rnn.p] ** 2))
+    assert equal(rnn.substitute_array(d["d_s"][1], "d_a_next", _d_a_next), printed["d_s"])
+    assert equal(rnn.substitute_array(d["d_s"][1], "d_a_next", lambda ix: 0), printed["d_s_last"])
+    assert equal(d["d_c"][1], printed["d_c"])
+    assert equal(rnn.substitute_array(d["d_b"][1], "d_a", lambda ix: d["d_a"][1].xreplace({rnn.p: ix})),
+                 printed["d_b"])
+    # broken twins: the recursion without the derivative of tanh, the gradient at o without the target
+    assert not equal(rnn.substitute_array(d["d_s"][1], "d_a_next", lambda ix: R["d_s_next"][ix]), printed["d_s"])
+    assert not equal(d["d_o"][1], R["prob"][rnn.m])
+
+
+@pytest.mark.parametrize("sizes", [(2, 3, 2), (1, 2, 3)])
+def test_rnn_recursion_at_concrete_sizes(sizes):
+    derived = rnn.substitute_array(rnn.backward_derivations()["d_s"][1], "d_a_next", _d_a_next)
+    printed = rnn.printed_forms()["d_s"]
+    conc = rnn.concrete_sizes(*sizes)
+    for value in range(sizes[1]):
+        difference = derived.subs(rnn.p, value) - printed.subs(rnn.p, value)
+        assert at_sizes(difference, conc) == 0
+        assert at_sizes(difference + R["W"][0, 0] * R["d_s_next"][0], conc) != 0  # the check can fail
+
+
+def test_goodfellow_outer_products_are_printed_without_transpose():
+    shapes, outer = rnn.printed_outer_products()
+    assert str(shapes["d_V"]).startswith("ShapeError")  # a 1x3 row times a 2x1 column
+    assert shapes["d_W"] == (1, 1)  # a number, where a 2x2 matrix is needed
+    d = rnn.backward_derivations()
+    assert equal(d["d_V"][1], outer["d_V"])
+    assert equal(d["d_W"][1].xreplace({R["d_a"][rnn.p]: d["d_a"][1]}), outer["d_W"])
+    assert not equal(d["d_V"][1], R["d_o"][rnn.m] * R["s"][rnn.m])  # a wrong index is caught
+
+
+# --------------------------------------------------------------------------------------------------------------
+# generated kernels against SymPy's own evaluation of the derivations
+KERNELS = {
+    "rnn_forward": (rnn.forward_kernel, g_rnn.rnn_forward_step, rnn.SHAPES, rnn.concrete_sizes(2, 3, 2)),
+    "rnn_backward": (rnn.backward_kernel, g_rnn.rnn_backward_step, rnn.SHAPES, rnn.concrete_sizes(2, 3, 2)),
+    "lstm_forward": (modern_lstm.forward_kernel, g_lstm.lstm_forward_step, modern_lstm.SHAPES,
+                     modern_lstm.concrete_sizes(2, 2)),
+    "lstm_backward": (modern_lstm.backward_kernel, g_lstm.lstm_backward_step, modern_lstm.SHAPES,
+                      modern_lstm.concrete_sizes(2, 2)),
+    "gru_forward": (gru.forward_kernel, g_gru.gru_forward_step, gru.SHAPES, gru.concrete_sizes(2, 2)),
+    "gru_backward": (gru.backward_kernel, g_gru.gru_backward_step, gru.SHAPES, gru.concrete_sizes(2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_generated_kernel_matches_sympy_reference(name):
+    build, step, shapes, sizes = KERNELS[name]
+    eqs = build()
+    vals = _random_inputs(np.random.default_rng(sorted(KERNELS).index(name)), eqs, shapes, sizes, batch=2)
+    assert _deviation_from_reference(step, eqs, shapes, sizes, vals) < 1e-12
+
+
+TWINS = {  # one perturbed statement per kernel: (target, how to break its right-hand side)
+    "rnn_forward": ("s", lambda rhs: sp.sin(rnn.X["a"][rnn.p])),
+    "rnn_backward": ("d_a", lambda rhs: rnn.X["d_s"][rnn.p]),
+    "lstm_forward": ("h", lambda rhs: rhs.subs(sp.tanh(modern_lstm.X["s"][modern_lstm.p]), modern_lstm.X["s"][modern_lstm.p])),
+    "lstm_backward": ("d_s", lambda rhs: rhs.subs(modern_lstm.X["f_next"][modern_lstm.p], 1)),
+    "gru_forward": ("h", lambda rhs: gru.X["u"][gru.p] * gru.X["c"][gru.p]),
+    "gru_backward": ("d_u", lambda rhs: gru.X["d_h"][gru.p] * gru.X["c"][gru.p]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_broken_twin_kernel_is_caught(tmp_path, name):
+    build, _, shapes, sizes = KERNELS[name]
+    good = build()
+    target, breaking = TWINS[name]
+    broken = _replace(good, target, breaking(good.rhs(target)))
+    vals = _random_inputs(np.random.default_rng(11), good, shapes, sizes, batch=2)
+    assert _deviation_from_reference(_print_kernel(tmp_path, broken, "broken_" + name), good, shapes, sizes, vals) > 1e-3
+    assert _deviation_from_reference(_print_kernel(tmp_path, good, "good_" + name), good, shapes, sizes, vals) < 1e-12
+
+
+# --------------------------------------------------------------------------------------------------------------
+# generated BPTT against central finite differences of the generated forward pass
+def _rnn_case(rng, backward_step):
+    T, ni, nh, no = 5, 3, 4, 3
+    params = rnn.random_params(rng, 1, ni, nh, no)
+    xs = rng.normal(size=(T, 1, ni))
+    ys = np.eye(no)[rng.integers(0, no, size=(T, 1))]
+
+    def loss(p):
+        n = p["W"].shape[0]
+        steps = rnn.run(p, np.repeat(xs, n, 1), np.zeros((n, nh)), g_rnn.rnn_forward_step)
+        return rnn.sequence_loss(steps, np.repeat(ys, n, 1))
+
+    steps = rnn.run(params, xs, np.zeros((1, nh)), g_rnn.rnn_forward_step)
+    return rnn.bptt(params, steps, ys, backward_step)[0], central_differences(loss, params)
+
+
+def _lstm_case(rng, backward_step, truncate=False):
+    T, ni, nh = 5, 2, 3
+    params = modern_lstm.random_params(rng, 1, ni, nh)
+    xs, ys = rng.normal(size=(T, 1, ni)), 0.5 * rng.normal(size=(T, 1, nh))
+    zeros = lambda n: np.zeros((n, nh))  # noqa: E731
+    steps = modern_lstm.run(params, xs, zeros(1), zeros(1), g_lstm.lstm_forward_step)
+    recorded = [st["h_prev"] for st in steps]
+
+    def loss(p):
+        n = p["W_f"].shape[0]
+        if truncate:
+            out = modern_lstm.run_fixed_recurrent(p, np.repeat(xs, n, 1), None, zeros(n), g_lstm.lstm_forward_step,
+                                                  [np.repeat(r, n, 0) for r in recorded])
+        else:
+            out = modern_lstm.run(p, np.repeat(xs, n, 1), zeros(n), zeros(n), g_lstm.lstm_forward_step)
+        return modern_lstm.sequence_loss(out, np.repeat(ys, n, 1))
+
+    return modern_lstm.bptt(params, steps, ys, backward_step, truncate), central_differences(loss, params)
+
+
+def _gru_case(rng, backward_step):
+    T, ni, nh = 5, 2, 3
+    params = gru.random_params(rng, 1, ni, nh)
+    xs, ys = rng.normal(size=(T, 1, ni)), 0.5 * rng.normal(size=(T, 1, nh))
+
+    def loss(p):
+        n = p["W_r"].shape[0]
+        return gru.sequence_loss(gru.run(p, np.repeat(xs, n, 1), np.zeros((n, nh)), g_gru.gru_forward_step),
+                                 np.repeat(ys, n, 1))
+
+    steps = gru.run(params, xs, np.zeros((1, nh)), g_gru.gru_forward_step)
+    return gru.bptt(params, steps, ys, backward_step), central_differences(loss, params)
+
+
+def test_rnn_bptt_matches_finite_differences(tmp_path):
+    assert _max_diff(*_rnn_case(np.random.default_rng(1), g_rnn.rnn_backward_step)) < 1e-7
+    # broken twin: the error does not flow back through W (d_s without the recurrent term)
+    good = rnn.backward_kernel()
+    broken = _replace(good, "d_s", rnn.substitute_array(good.rhs("d_s"), "d_a_next", lambda ix: 0))
+    assert _max_diff(*_rnn_case(np.random.default_rng(1), _print_kernel(tmp_path, broken, "rnn_broken"))) > 1e-4
+
+
+def test_lstm_bptt_matches_finite_differences(tmp_path):
+    assert _max_diff(*_lstm_case(np.random.default_rng(2), g_lstm.lstm_backward_step)) < 1e-7
+    # broken twin = seed 003's state recursion without the forget gate of step t+1
+    good = modern_lstm.backward_kernel()
+    broken = _replace(good, "d_s", good.rhs("d_s").subs(modern_lstm.X["f_next"][modern_lstm.p], 1))
+    assert _max_diff(*_lstm_case(np.random.default_rng(2), _print_kernel(tmp_path, broken, "lstm_broken"))) > 1e-4
+
+
+def test_gru_bptt_matches_finite_differences(tmp_path):
+    assert _max_diff(*_gru_case(np.random.default_rng(3), g_gru.gru_backward_step)) < 1e-7
+    good = gru.backward_kernel()
+    X = gru.X
+    broken = _replace(good, "d_h_prev", good.rhs("d_h_prev") - X["d_h"][gru.q] * (1 - X["u"][gru.q]))
+    assert _max_diff(*_gru_case(np.random.default_rng(3), _print_kernel(tmp_path, broken, "gru_broken"))) > 1e-4
+
+
+def test_lstm_truncated_bptt_is_the_gradient_of_the_fixed_recurrent_input_surrogate():
+    truncated, fd_surrogate = _lstm_case(np.random.default_rng(4), g_lstm.lstm_backward_step, truncate=True)
+    assert _max_diff(truncated, fd_surrogate) < 1e-7
+    full, _ = _lstm_case(np.random.default_rng(4), g_lstm.lstm_backward_step, truncate=False)
+    assert _max_diff(full, fd_surrogate) > 1e-3  # the recurrent paths matter: the comparison can fail
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the bridge: the paper's truncated gradient is the full gradient without the paths through x~
+@pytest.fixture(scope="module")
+def paper_grads():
+    rng = np.random.default_rng(5)
+    weights = modern_lstm.paper_random_weights(rng, 2, 2, 2, 2)
+    xs, targets = rng.normal(size=(5, 1, 2)), rng.random((5, 1, 2))
+    return modern_lstm.paper_gradients(weights, xs, targets, forward.forward_step)
+
+
+def test_paper_full_gradient_is_truncated_plus_x_tilde_paths(paper_grads):
+    path = modern_lstm.paper_path_term(paper_grads)
+    rebuilt = {k: paper_grads["truncated"][k] + path[k] for k in path}
+    assert _max_diff(rebuilt, paper_grads["full"]) < 1e-7
+    assert _max_diff(paper_grads["truncated"], paper_grads["full"]) > 1e-4
+    # broken twin: leave out the paths through the first recurrent input
+    partial = dict(paper_grads, dL_dxi=paper_grads["dL_dxi"] * (np.arange(len(paper_grads["dL_dxi"])) != 1)[:, None])
+    path2 = modern_lstm.paper_path_term(partial)
+    assert _max_diff({k: paper_grads["truncated"][k] + path2[k] for k in path2}, paper_grads["full"]) > 1e-6
+    # the output weights never feed x~: full and truncated gradients agree exactly
+    assert np.array_equal(paper_grads["truncated"]["W_out"], paper_grads["full"]["W_out"])
+
+
+def test_paper_tangent_without_x_tilde_terms_is_the_truncated_rtrl_rule():
+    """epsilon = 0 gives seed 000's  d s(t+1)/d W_fg[kk, qq] ~tr delta_{k,kk} (f'(z_fg) x~_qq s(t)) + y_fg ds(t)/dW_fg."""
+    I = sp.IndexedBase
+    k, i = model.k, model.i
+    kk, qq = sp.symbols("kk qq", integer=True, nonnegative=True)
+    rule = modern_lstm.paper_rtrl_rule("W_fg", (kk, qq))
+    sig = modern_lstm.sigmoid(model.A["z_fg"][k])
+    paper = (sp.KroneckerDelta(k, kk) * sig * (1 - sig) * I("x_tilde")[qq] * model.A["s_prev"][k, i]
+             + model.A["y_fg"][k] * I("dot_s_prev")[k, i])
+    assert equal(rule[0], paper)
+    assert not equal(rule[1], paper)  # epsilon = 1: the paths through x~ are there
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the seeds' slips, found by derivation
+L = modern_lstm.X
+P = modern_lstm.p
+
+
+def test_seed003_two_definitions_of_h():
+    tanh_form = modern_lstm.backward_derivations("o*tanh(s)")
+    product_form = modern_lstm.backward_derivations("s*o")
+    # the walk-through's dL/do = dL/dh s(t) and dh/ds = o(t) belong to h = s o ...
+    assert equal(product_form["d_o"][1], L["d_h"][P] * L["s"][P])
+    assert equal(product_form["d_s"][1], L["d_h"][P] * L["o"][P] + L["d_s_next"][P] * L["f_next"][P])
+    # ... not to h = o tanh(s), the LSTM the page describes first
+    assert equal(tanh_form["d_o"][1], L["d_h"][P] * sp.tanh(L["s"][P]))
+    assert not equal(tanh_form["d_o"][1], product_form["d_o"][1])
+    assert equal(tanh_form["d_s"][1], L["d_h"][P] * L["o"][P] * (1 - sp.tanh(L["s"][P]) ** 2)
+                 + L["d_s_next"][P] * L["f_next"][P])
+
+
+def test_seed003_state_recursion_drops_the_carry():
+    missing = normal_form(modern_lstm.state_error_two_steps() - modern_lstm.seed003_state_error_rows12())
+    assert missing == normal_form(sp.IndexedBase("d_s_next2")[P] * sp.IndexedBase("f_next2")[P] * L["f_next"][P])
+    assert missing != 0
+
+
+def test_seed003_loss_sum_index():
+    s_, t_, T_ = sp.symbols("s t T", integer=True, positive=True)
+    l = sp.Function("l")
+    printed, right = sp.Sum(l(t_), (s_, t_, T_)).doit(), sp.Sum(l(s_), (s_, t_, T_))
+    assert sp.simplify(printed - (T_ - t_ + 1) * l(t_)) == 0
+    assert printed.subs({t_: 1, T_: 2}) != right.subs({t_: 1, T_: 2}).doit()
+
+
+def test_seed001_path_sum():
+    exact, path = modern_lstm.seed001_check(3, w_o_recurrent=False)
+    assert abs(exact - path) < 1e-12  # with the indices corrected and no recurrent output-gate weight: exact
+    exact, printed = modern_lstm.seed001_check(3, w_o_recurrent=False, indices="printed")
+    assert abs(exact - printed) > 1e-6  # as printed (product up to the last step, dc_0/dw_f for every l): wrong
+    exact, printed = modern_lstm.seed001_check(3, w_o_recurrent=False, indices="printed", initial_state=False)
+    assert printed == 0.0 and abs(exact) > 1e-6
+    exact, path = modern_lstm.seed001_check(3, w_o_recurrent=True)
+    assert abs(exact - path) > 1e-6  # the output gate's recurrent path is not in the formula
+
+
+def test_seed001_gate_gradients():
+    d = modern_lstm.backward_derivations()
+    assert equal(d["d_f"][1], L["d_s"][P] * L["s_prev"][P])  # not d_s * s(t+1)
+    assert equal(d["d_g"][1], L["d_s"][P] * L["i"][P])  # product, not sum
+    assert not equal(d["d_g"][1], L["d_s"][P] + L["i"][P])
+    assert equal(d["d_z_g"][1], L["d_g"][P] * (1 - L["g"][P] ** 2))  # squared candidate
+    assert not equal(d["d_z_g"][1], L["d_g"][P] * (1 - L["g"][P]))
+    C = sp.Symbol("C")
+    o = sp.Symbol("o")
+    assert sp.simplify(sp.diff(o * sp.tanh(C), C) - o * (1 - sp.tanh(C) ** 2)) == 0
+    assert sp.simplify(sp.diff(o * sp.tanh(C), C) - o * (1 - sp.tan(C) ** 2)) != 0
+
+
+def test_gru_forms_agree():
+    h_goodfellow, u_keep = gru.goodfellow_form()
+    h_seed003 = gru.forward_statements()[-1].rhs
+    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], 1 - gru.X["u"][gru.p]) - h_seed003) == 0
+    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], gru.X["u"][gru.p]) - h_seed003) != 0
