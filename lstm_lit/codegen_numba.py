@@ -125,7 +125,7 @@ class FusedStep:
 
     def source(self, doc):
         self.lines = []
-        self.emit(0, "@numba.njit(cache=True)")
+        self.emit(0, "@numba.njit(cache=True, fastmath=True, error_model=\"numpy\")")
         self.emit(0, f"def {self.name}({', '.join(self.args)}):")
         self.emit(1, f'"""{doc}"""')
         self.emit(1, "B, d_in = x.shape")

@@ -14,6 +14,8 @@ def main(paths):
     for path in map(Path, paths):
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        for cell in nb.cells:  # wall-clock timestamps would make every re-execution a diff
+            cell.metadata.pop("execution", None)
         nbformat.write(nb, path)
         print(f"executed {path}")
 

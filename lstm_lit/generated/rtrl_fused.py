@@ -15,7 +15,7 @@ def _sigmoid(z):
     return 0.5 * math.tanh(0.5 * z) + 0.5
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def online_step(x, target, learning_rate, s_prev, y_fg_prev, y_ig_prev, y_og_prev, y_c_prev, W_fg, W_ig, W_og, W_c, W_out, mask_W_fg, mask_W_ig, mask_W_og, mask_W_c, mask_W_out, e_fg, e_ig, e_c, y_out):
     """One online step of B networks: forward pass, trace update, gradients and equation (16), all in place.
 
@@ -215,7 +215,7 @@ def online_step(x, target, learning_rate, s_prev, y_fg_prev, y_ig_prev, y_og_pre
             y_out[b, a0] = y[a0]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=True, error_model="numpy")
 def online_step_1997(x, target, learning_rate, s_prev, y_ig_prev, y_og_prev, y_c_prev, W_ig, W_og, W_c, W_out, mask_W_ig, mask_W_og, mask_W_c, mask_W_out, e_ig, e_c, state_decay, y_out):
     """One online step of B networks of the 1997 LSTM (``state_decay`` on s(t)): forward pass, trace update, gradients and equation (16), all in place.
 

@@ -246,21 +246,34 @@ delta_yc = sp.IndexedBase("delta_yc")    #: d L / d y^c: the output error sent b
 h_s = sp.IndexedBase("h_s")              #: h(s(t+1))
 err_s = sp.IndexedBase("err_s")          #: d L / d s(t+1) along the kept path: delta_yc y_og h'(s)
 err_og = sp.IndexedBase("err_og")        #: sum_i delta_yc h(s): the error reaching an output gate's activation
-ARRAY_AXES = {"delta_out": "out", "delta_yc": "blk cell", "h_s": "blk cell", "err_s": "blk cell", "err_og": "blk",
-              "W_out_c": "out blk cell", "target": "out", "e_fg": "blk cell src", "e_ig": "blk cell src",
-              "e_c": "blk cell src", "grad_W_fg": "blk src", "grad_W_ig": "blk src", "grad_W_og": "blk src",
-              "grad_W_c": "blk cell src", "grad_W_out": "out osrc"}
-for _name, _axes in ARRAY_AXES.items():
-    if _name not in model.ARRAYS:
-        model.ARRAYS[_name] = model.Array(_name, tuple(_axes.split()), _name)
-for _name, _axes in (("W_fg", "blk src"), ("W_ig", "blk src"), ("W_og", "blk src"), ("W_c", "blk cell src"), ("W_out", "out osrc")):
-    for _prefix in ("mask_", "grad_"):
-        model.ARRAYS.setdefault(_prefix + _name, model.Array(_prefix + _name, tuple(_axes.split()), _prefix + _name))
-    model.ARRAYS[_name + "_new"] = model.Array(_name + "_new", tuple(_axes.split()), _name + "_new")
-for _name in ("src_fg", "src_ig", "src_c"):
-    model.ARRAYS[_name] = model.Array(_name, ("blk", "cell"), _name)
-for _name in ("e_fg", "e_ig", "e_c"):
-    model.ARRAYS[_name + "_next"] = model.Array(_name + "_next", model.ARRAYS[_name].axes, _name + "_next")
+
+def _register_arrays():
+    """Name, axes and book notation of every array the derivation adds to the model (display and code generation)."""
+    tex = {"W_fg": r"W^{\fg}", "W_ig": r"W^{\ig}", "W_og": r"W^{\og}", "W_c": r"W^{c}", "W_out": r"W^{\outp}"}
+    sup = {"fg": r"\fg", "ig": r"\ig", "c": "c"}
+    arrays = {
+        "target": ("out", r"\hat{y}(t+1)"), "W_out_c": ("out blk cell", r"W^{\outp,c}"),
+        "delta_out": ("out", r"\delta^{\outp}(t+1)"), "delta_yc": ("blk cell", r"\delta^{c}(t+1)"),
+        "h_s": ("blk cell", r"h^{s}(t+1)"), "err_s": ("blk cell", r"\varepsilon^{s}(t+1)"),
+        "err_og": ("blk", r"\varepsilon^{\og}(t+1)"),
+    }
+    for g_ in ("fg", "ig", "c"):
+        arrays[f"e_{g_}"] = ("blk cell src", r"e^{%s}(t)" % sup[g_])
+        arrays[f"e_{g_}_next"] = ("blk cell src", r"e^{%s}(t+1)" % sup[g_])
+        arrays[f"src_{g_}"] = ("blk cell", r"\gamma^{%s}(t+1)" % sup[g_])
+    for w, axes in (("W_fg", "blk src"), ("W_ig", "blk src"), ("W_og", "blk src"), ("W_c", "blk cell src"), ("W_out", "out osrc")):
+        arrays["grad_" + w] = (axes, r"\nabla %s" % tex[w])
+        arrays["mask_" + w] = (axes, "M" + tex[w][1:])
+        arrays[w + "_new"] = (axes, tex[w] + r"_{\mathrm{new}}")
+        if w != "W_out":
+            arrays[f"dS_d{w}"] = ("", r"\left(\pd{s}{%s}\right)(t)" % tex[w])
+            arrays[f"dS_d{w}_next"] = ("", r"\left(\pd{s}{%s}\right)(t+1)" % tex[w])
+            arrays[f"dXt_d{w}"] = ("", r"\left(\pd{\xt}{%s}\right)(t)" % tex[w])
+    for name, (axes, latex) in arrays.items():
+        model.ARRAYS[name] = model.Array(name, tuple(axes.split()), latex)
+
+
+_register_arrays()
 
 
 def trace_equations(forget_gates=True):
