@@ -11,13 +11,16 @@ import pytest
 import sympy as sp
 
 from lstm_lit import codegen
+from lstm_lit.numerics import central_differences
 from lstm_lit.generated import forward
 from lstm_lit.generated import gru as g_gru
 from lstm_lit.generated import modern_lstm as g_lstm
 from lstm_lit.generated import rnn as g_rnn
 from lstm_lit.symbolic import gru, model, modern_lstm, rnn
 from lstm_lit.symbolic.model import Define
-from lstm_lit.symbolic.rnn import at_sizes, central_differences, equal, normal_form
+from lstm_lit.symbolic.calculus import at_sizes, normal_form, substitute_array
+from lstm_lit.symbolic.calculus import index_form_equal as equal
+from lstm_lit.symbolic.evaluate import evaluate
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -45,7 +48,7 @@ def _deviation_from_reference(step, equations, shapes, sizes, vals):
     out = step(**vals)
     worst = 0.0
     for b in range(next(iter(vals.values())).shape[0]):
-        ref = rnn.reference(equations, shapes, sizes, {k: v[b] for k, v in vals.items()})
+        ref = evaluate(equations, sizes, {k: v[b] for k, v in vals.items()}, shapes=shapes)
         for name in equations.outputs:
             worst = max(worst, float(np.max(np.abs(out[name][b] - ref[name]))))
     return worst
@@ -79,21 +82,21 @@ def test_rnn_gradients_match_goodfellow_in_index_form():
     d = rnn.backward_derivations()
     printed = rnn.printed_forms()
     assert equal(d["d_o"][1], printed["d_o"])
-    assert equal(rnn.substitute_array(d["d_a"][1], "d_s", lambda ix: R["d_s"][ix]),
+    assert equal(substitute_array(d["d_a"][1], "d_s", lambda ix: R["d_s"][ix]),
                  R["d_s"][rnn.p] * (1 - R["s"][rnn.p] ** 2))
-    assert equal(rnn.substitute_array(d["d_s"][1], "d_a_next", _d_a_next), printed["d_s"])
-    assert equal(rnn.substitute_array(d["d_s"][1], "d_a_next", lambda ix: 0), printed["d_s_last"])
+    assert equal(substitute_array(d["d_s"][1], "d_a_next", _d_a_next), printed["d_s"])
+    assert equal(substitute_array(d["d_s"][1], "d_a_next", lambda ix: 0), printed["d_s_last"])
     assert equal(d["d_c"][1], printed["d_c"])
-    assert equal(rnn.substitute_array(d["d_b"][1], "d_a", lambda ix: d["d_a"][1].xreplace({rnn.p: ix})),
+    assert equal(substitute_array(d["d_b"][1], "d_a", lambda ix: d["d_a"][1].xreplace({rnn.p: ix})),
                  printed["d_b"])
     # broken twins: the recursion without the derivative of tanh, the gradient at o without the target
-    assert not equal(rnn.substitute_array(d["d_s"][1], "d_a_next", lambda ix: R["d_s_next"][ix]), printed["d_s"])
+    assert not equal(substitute_array(d["d_s"][1], "d_a_next", lambda ix: R["d_s_next"][ix]), printed["d_s"])
     assert not equal(d["d_o"][1], R["prob"][rnn.m])
 
 
 @pytest.mark.parametrize("sizes", [(2, 3, 2), (1, 2, 3)])
 def test_rnn_recursion_at_concrete_sizes(sizes):
-    derived = rnn.substitute_array(rnn.backward_derivations()["d_s"][1], "d_a_next", _d_a_next)
+    derived = substitute_array(rnn.backward_derivations()["d_s"][1], "d_a_next", _d_a_next)
     printed = rnn.printed_forms()["d_s"]
     conc = rnn.concrete_sizes(*sizes)
     for value in range(sizes[1]):
@@ -210,7 +213,7 @@ def test_rnn_bptt_matches_finite_differences(tmp_path):
     assert _max_diff(*_rnn_case(np.random.default_rng(1), g_rnn.rnn_backward_step)) < 1e-7
     # broken twin: the error does not flow back through W (d_s without the recurrent term)
     good = rnn.backward_kernel()
-    broken = _replace(good, "d_s", rnn.substitute_array(good.rhs("d_s"), "d_a_next", lambda ix: 0))
+    broken = _replace(good, "d_s", substitute_array(good.rhs("d_s"), "d_a_next", lambda ix: 0))
     assert _max_diff(*_rnn_case(np.random.default_rng(1), _print_kernel(tmp_path, broken, "rnn_broken"))) > 1e-4
 
 

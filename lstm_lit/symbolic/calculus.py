@@ -5,9 +5,17 @@
 :func:`chain_rule` adds, for every array the expression depends on *through the past* (the recurrent input
 x~(t), the state s(t)), the term ``sum (d expr / d A[a]) * dA[a]`` with ``dA`` an array of derivatives that
 the caller names -- or sets to zero, which is exactly the truncation rule (10).
+
+:func:`index_form_equal` proves two index-form expressions equal.  The background chapters' tools are here too:
+:func:`normal_form` (the canonical form their kernels are printed from), :func:`pullback` (the chain rule of
+reverse mode, one statement at a time), :func:`shift` (a statement one step later) and :func:`substitute_array`.
 """
 
 import sympy as sp
+
+from .model import Define
+
+INDEX = {"integer": True, "nonnegative": True}  #: the assumptions of every index symbol
 
 
 def _collapse_sum(body, limits):
@@ -69,7 +77,7 @@ def name_subexpressions(expr, equations, names):
 
 
 def fresh_indices(base_name, count):
-    return tuple(sp.Symbol(f"{base_name}{n}", integer=True, nonnegative=True) for n in range(count))
+    return tuple(sp.Symbol(f"{base_name}{n}", **INDEX) for n in range(count))
 
 
 def chain_rule(expr, wrt, dependencies, ranges):
@@ -95,7 +103,7 @@ _counter = {"n": 0}
 
 def _fresh(name):
     _counter["n"] += 1
-    return sp.Symbol(f"{name}_{_counter['n']}", integer=True, nonnegative=True)
+    return sp.Symbol(f"{name}_{_counter['n']}", **INDEX)
 
 
 def total_derivative(expr, wrt, definitions, leaves, shapes):
@@ -149,6 +157,119 @@ def index_form_equal(a, b):
             body, limits = _flatten(term)
             limits.sort(key=lambda lim: (str(lim[2]), str(lim[1])))
             key = tuple((str(lo), str(hi)) for _, lo, hi in limits)
-            rename = {v: sp.Symbol(f"_d{n}", integer=True, nonnegative=True) for n, (v, _, _) in enumerate(limits)}
+            rename = {v: sp.Symbol(f"_d{n}", **INDEX) for n, (v, _, _) in enumerate(limits)}
             groups[key] = groups.get(key, 0) + sign * body.subs(rename, simultaneous=True)
     return all(sp.expand(body) == 0 for body in groups.values())
+
+
+# --- the normal form and the reverse-mode chain rule of the background chapters --------------------------------
+def fresh_bound(expr):
+    """Give every summation variable in ``expr`` a fresh ``Dummy`` (so no bound name can clash with a free one)."""
+    if isinstance(expr, sp.Sum):
+        body = fresh_bound(expr.function)
+        limits = []
+        for v, lo, hi in expr.limits:
+            new = sp.Dummy(str(v), **INDEX)
+            body = body.xreplace({v: new})
+            limits.append((new, lo, hi))
+        return sp.Sum(body, *limits)
+    if expr.args and not isinstance(expr, sp.Indexed):
+        return expr.func(*[fresh_bound(a) for a in expr.args])
+    return expr
+
+
+def _sum_term(term, v, lo, hi):
+    """``Sum(term, (v, lo, hi))`` for one product ``term``, with the factors free of ``v`` outside the sum."""
+    factors = sp.Mul.make_args(term)
+    inside = [f for f in factors if f.has(v)]
+    outside = [f for f in factors if not f.has(v)]
+    if not inside:
+        return sp.Mul(*outside) * (hi - lo + 1)
+    return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (v, lo, hi))
+
+
+def _split_sums(expr):
+    """Bottom-up: split every sum over the terms of its (expanded) body, one summation variable at a time
+    (innermost first), with the factors that do not depend on it in front."""
+    if isinstance(expr, sp.Sum):
+        out = _split_sums(expr.function)
+        for v, lo, hi in expr.limits:  # innermost first
+            out = sp.Add(*[_sum_term(t, v, lo, hi) for t in sp.Add.make_args(sp.expand(out))])
+        return sp.expand(out)
+    if expr.args and not isinstance(expr, sp.Indexed):
+        return sp.expand(expr.func(*[_split_sums(a) for a in expr.args]))
+    return expr
+
+
+def _canonical_names(expr, depth=0):
+    """Rename summation variables by nesting depth (nu0, nu1, ...) so equal sums compare equal."""
+    if isinstance(expr, sp.Sum):
+        (v, lo, hi), = expr.limits
+        new = sp.Symbol(f"nu{depth}", **INDEX)
+        return sp.Sum(_canonical_names(expr.function.xreplace({v: new}), depth + 1), (new, lo, hi))
+    if expr.args and not isinstance(expr, sp.Indexed):
+        return expr.func(*[_canonical_names(a, depth) for a in expr.args])
+    return expr
+
+
+def normal_form(expr):
+    """A canonical index-form expression: expanded, Kronecker deltas summed out (:func:`collapse`), sums split
+    over terms, factors that do not depend on a summation variable moved in front of the sum, summation variables
+    renamed by depth (the form the background chapters' kernels are printed from).
+    """
+    expr = _split_sums(collapse(fresh_bound(sp.expand(expr))))
+    expr = _canonical_names(fresh_bound(expr))
+    return sp.expand(expr)
+
+
+def pullback(wrt, uses, shapes):
+    """The chain rule in index form: the adjoint of ``wrt`` (an ``Indexed`` with free index symbols).
+
+    ``uses`` lists ``(adjoint, statement)`` pairs: every statement whose right-hand side reads the array of ``wrt``,
+    with the ``IndexedBase`` that holds the adjoint of its left-hand side.  ``shapes`` maps array names to sizes.
+    Returns ``sum_uses sum_idx adjoint[idx] * d rhs[idx] / d wrt`` in :func:`normal_form`.
+    """
+    total = sp.Integer(0)
+    for adjoint, st in uses:
+        dummies = [sp.Dummy(str(ix), **INDEX) for ix in st.indices]
+        rhs = fresh_bound(st.rhs).xreplace(dict(zip(st.indices, dummies)))
+        term = adjoint[tuple(dummies)] * sp.diff(rhs, wrt)
+        for d, n in zip(dummies, shapes[st.target]):
+            term = sp.Sum(term, (d, 0, n - 1))
+        total += term
+    return normal_form(total)
+
+
+def derivative_form(expr, activations):
+    """Write activation derivatives through the stored activations: ``{sigmoid(z[p]): f[p], tanh(a[p]): s[p]}``."""
+    return sp.expand(expr.xreplace(activations))
+
+
+def substitute_array(expr, name, element):
+    """Replace every ``name[idx]`` in ``expr`` by ``element(*idx)`` (also inside sums), then :func:`normal_form`."""
+    return normal_form(sp.sympify(expr).replace(
+        lambda e: isinstance(e, sp.Indexed) and str(e.base.label) == name, lambda e: element(*e.indices)))
+
+
+def at_sizes(expr, sizes):
+    """``expr`` with concrete sizes, every sum written out (for checks on several concrete sizes)."""
+    return sp.expand(sp.sympify(expr).subs(sizes).doit())
+
+
+# --- statements one step later or earlier --------------------------------------------------------------------
+def rename_arrays(statement, mapping):
+    """The statement with arrays renamed (``{"s_prev": "s", ...}``): the same equation one step later or earlier."""
+    table = {sp.IndexedBase(old): sp.IndexedBase(new) for old, new in mapping.items()}
+    return Define(statement.lhs.xreplace(table), statement.rhs.xreplace(table), statement.label)
+
+
+def shift(statement, arrays):
+    """The statement one step later: every array ``name`` in ``arrays`` becomes ``name_next``, ``*_prev`` becomes ``*``."""
+    mapping = {}
+    for base in statement.rhs.atoms(sp.IndexedBase) | {statement.lhs.base}:
+        name = str(base.label)
+        if name.endswith("_prev"):
+            mapping[name] = name[: -len("_prev")]
+        elif name in arrays:
+            mapping[name] = name + "_next"
+    return rename_arrays(statement, mapping)

@@ -1,4 +1,9 @@
-"""Print the derivations as the book writes them: ``s_{k,i}(t+1)`` rather than ``s[k, i]``."""
+"""Print the derivations as the book writes them: ``s_{k,i}(t+1)`` rather than ``s[k, i]``.
+
+Two notations: :func:`latex` / :func:`show` print the paper's arrays (:data:`lstm_lit.symbolic.model.ARRAYS`);
+:func:`step_latex` / :func:`show_steps` print arrays named by the background chapters' conventions (``d_`` an
+adjoint, ``dot_`` a tangent, ``_prev`` / ``_next`` the neighbouring steps).
+"""
 
 import re
 
@@ -38,10 +43,14 @@ n_src_symbol = sp.Symbol("n_src", integer=True, positive=True)
 
 
 def _name_source_count(expr):
-    """Write the upper limit of sums over x~ as n_src - 1."""
-    for fg in (True, False):
-        expr = expr.subs(model.n_src(fg) - 1, n_src_symbol - 1)
-    return expr
+    """Write the upper limit of sums over x~ as n_src - 1 (only there: elsewhere the sizes stay spelled out)."""
+    def rename(limit):
+        for fg in (True, False):
+            if sp.expand(limit - (model.n_src(fg) - 1)) == 0:
+                return n_src_symbol - 1
+        return limit
+    return expr.replace(lambda e: isinstance(e, sp.Sum),
+                        lambda e: sp.Sum(e.function, *[(v, lo, rename(hi)) for v, lo, hi in e.limits]))
 
 
 def latex(expr):
@@ -62,3 +71,70 @@ def show(*items, tag=None):
     if tag:
         body += r" \tag{%s}" % tag
     return Math(body)
+
+
+# --- the background chapters' notation (arrays named by convention, not listed in the model) ------------------
+def latex_array(name, params=(), paper=False):
+    """(base, time) LaTeX for an array name: ``d_`` marks an adjoint (bar), ``dot_`` a tangent (dot), ``_prev`` /
+    ``_next`` / ``_next2`` the steps t-1 / t+1 / t+2; ``params`` have no time; ``paper=True`` uses the paper's
+    names and times (:data:`lstm_lit.symbolic.model.ARRAYS`)."""
+    mark = None
+    if name.startswith("dot_"):
+        mark, name = r"\dot", name[4:]
+    elif name.startswith("d_"):
+        mark, name = r"\bar", name[2:]
+    if paper and name in model.ARRAYS:
+        text = model.ARRAYS[name].latex
+        base, time = (text.split("(", 1)[0], "(" + text.split("(", 1)[1]) if "(" in text else (text, "")
+    else:
+        time = "" if name in params else "(t)"
+        for suffix, when in (("_prev", "(t-1)"), ("_next2", "(t+2)"), ("_next", "(t+1)")):
+            if name.endswith(suffix):
+                name, time = name[: -len(suffix)], when
+                break
+        special = {"prob": r"\hat{y}", "x_tilde": r"\tilde{x}"}
+        if name in special:
+            base = special[name]
+        elif "_" in name:
+            head, tail = name.split("_", 1)
+            base = f"{head}^{{{tail}}}"
+        else:
+            base = name
+    if mark:
+        head, _, sup = base.partition("^")
+        base = f"{mark}{{{head}}}" + (f"^{sup}" if sup else "")
+    return base, time
+
+
+class _StepPrinter(LatexPrinter):
+    def __init__(self, params, paper):
+        super().__init__({})
+        self.params, self.paper = params, paper
+
+    def _print_Indexed(self, expr):
+        base, time = latex_array(str(expr.base.label), self.params, self.paper)
+        return f"{base}_{{{','.join(self._print(i) for i in expr.indices)}}}{time}"
+
+
+def step_latex(expr, params=(), paper=False):
+    """LaTeX of ``expr`` with arrays printed by :func:`latex_array`."""
+    return _StepPrinter(set(params), paper).doprint(expr)
+
+
+def tidy(expr):
+    """For display only: group the terms of ``expr`` by the adjoints and tangents outside sums and factor each group."""
+    expr = sp.sympify(expr)
+    keys = sorted({ix for ix in expr.atoms(sp.Indexed) if str(ix.base.label).startswith(("d_", "dot_"))
+                   and not any(ix in s.atoms(sp.Indexed) for s in expr.atoms(sp.Sum))}, key=str)
+    return sp.collect(expr, keys, func=sp.factor_terms) if keys else sp.factor_terms(expr)
+
+
+def show_steps(*pairs, params=(), paper=False):
+    """Display ``(lhs, rhs)`` pairs (or Define statements) as one aligned block of equations (right-hand sides
+    grouped by :func:`tidy`; a string left-hand side is used as LaTeX as it is), in :func:`step_latex`."""
+    rows = []
+    for item in pairs:
+        lhs, rhs = (item.lhs, item.rhs) if isinstance(item, model.Define) else item
+        left = lhs if isinstance(lhs, str) else step_latex(lhs, params, paper)
+        rows.append(f"{left} &= {step_latex(tidy(rhs), params, paper)}")
+    return Math(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")

@@ -14,7 +14,7 @@ import sympy as sp
 from .model import ARRAYS, SIZES, CellColumns, Concat, Define
 
 
-def _sigmoid(z):
+def sigmoid_numpy(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -22,15 +22,15 @@ def concrete_sizes(d_in, n_blk, d_blk, d_out):
     return dict(zip(SIZES, (d_in, n_blk, d_blk, d_out)))
 
 
-def _shape(name, sizes, forget_gates):
-    return tuple(int(sp.sympify(n).subs(sizes)) for n in ARRAYS[name].shape(forget_gates))
+def _shape(name, sizes, forget_gates, shapes=None):
+    """Concrete shape of array ``name``: from ``shapes`` (name -> symbolic sizes) if given, else the paper's arrays."""
+    symbolic = shapes[name] if shapes is not None else ARRAYS[name].shape(forget_gates)
+    return tuple(int(sp.sympify(n).subs(sizes)) for n in symbolic)
 
 
 @functools.lru_cache(maxsize=None)
-def _element_function(statement, sizes_key, forget_gates):
-    sizes = dict(sizes_key)
-    shape = _shape(statement.target, sizes, forget_gates)
-    rhs = statement.rhs.subs(sizes)
+def _element_function(statement, sizes_key, shape):
+    rhs = statement.rhs.subs(dict(sizes_key))
     elements = []
     for values in itertools.product(*(range(n) for n in shape)):
         expr = rhs.subs(dict(zip(statement.indices, values))).doit()
@@ -38,13 +38,15 @@ def _element_function(statement, sizes_key, forget_gates):
     bases = sorted({ix.base for e in elements for ix in e.atoms(sp.Indexed)}, key=str)
     scalars = sorted({s for e in elements for s in e.free_symbols if not isinstance(s, sp.Indexed)}
                      - {ix.base.label for e in elements for ix in e.atoms(sp.Indexed)}, key=str)
-    f = sp.lambdify(bases + scalars, elements, modules=[{"sigmoid": _sigmoid}, "numpy"])
-    return f, [str(b.label) for b in bases], [str(s) for s in scalars], shape
+    f = sp.lambdify(bases + scalars, elements, modules=[{"sigmoid": sigmoid_numpy}, "numpy"])
+    return f, [str(b.label) for b in bases], [str(s) for s in scalars]
 
 
-def evaluate(equations, sizes, values):
+def evaluate(equations, sizes, values, shapes=None):
     """Run ``equations`` for one network.  ``values`` maps input names (and scalars) to arrays without batch axis.
 
+    ``sizes`` maps the size symbols to integers.  ``shapes`` maps every computed array's name to its symbolic
+    sizes; without it the shapes are the paper's (:data:`lstm_lit.symbolic.model.ARRAYS`).
     Returns a dict with every input and every computed array.
     """
     env = dict(values)
@@ -56,7 +58,8 @@ def evaluate(equations, sizes, values):
             like = np.asarray(env[st.like])
             env[st.target] = env[st.source][:, -like.size:].reshape(env[st.source].shape[0], *like.shape)
         elif isinstance(st, Define):
-            f, arrays, scalars, shape = _element_function(st, key, equations.forget_gates)
+            shape = _shape(st.target, sizes, equations.forget_gates, shapes)
+            f, arrays, scalars = _element_function(st, key, shape)
             out = f(*[env[a] for a in arrays], *[env[s] for s in scalars])
             env[st.target] = np.asarray(out, dtype=float).reshape(shape)
         else:

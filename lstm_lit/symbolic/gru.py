@@ -15,12 +15,12 @@ import numpy as np
 import sympy as sp
 
 from .activations import sigmoid
+from .calculus import INDEX, derivative_form, normal_form, pullback
 from .model import Define, StepEquations
-from .rnn import _INDEX, derivative_form, normal_form, pullback
 
 n_in, n_hid = sp.symbols("n_in n_hid", integer=True, positive=True)
 SIZES = (n_in, n_hid)
-p, q, j = sp.symbols("p q j", **_INDEX)
+p, q, j = sp.symbols("p q j", **INDEX)
 
 GATES = ("r", "u", "c")  #: reset gate, update gate, candidate
 SHAPES = {"x": (n_in,), "h_prev": (n_hid,), "h": (n_hid,), "y": (n_hid,)}

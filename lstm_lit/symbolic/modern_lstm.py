@@ -6,7 +6,7 @@ One step (index form, one network, 0-based; ``p, q`` hidden units, ``j`` inputs)
     f = sigma(z_f)   i = sigma(z_i)   g = tanh(z_g)   o = sigma(z_o)
     s[p] = f[p] s_prev[p] + i[p] g[p]          h[p] = o[p] tanh(s[p])
 
-The backward step is derived with :func:`lstm_lit.symbolic.rnn.pullback`.  Its inputs are ``d_h`` (the *total*
+The backward step is derived with :func:`lstm_lit.symbolic.calculus.pullback`.  Its inputs are ``d_h`` (the *total*
 gradient of the loss with respect to h(t): the loss's own share plus what the step t+1 sends back through its
 gates, ``d_h_prev`` of that step) and ``d_s_next``, ``f_next`` (the gradient at s(t+1) and the forget gate of
 step t+1).  The error at s(t) arrives from h(t) and, through the forget gate, from s(t+1).
@@ -21,14 +21,17 @@ of the generated ``forward_step``.
 import numpy as np
 import sympy as sp
 
+from lstm_lit.numerics import central_differences
+
 from . import model
 from .activations import sigmoid
+from .calculus import INDEX, derivative_form, fresh_bound, normal_form, pullback, shift, substitute_array
+from .evaluate import sigmoid_numpy
 from .model import Define, StepEquations
-from .rnn import _INDEX, _fresh_bound, derivative_form, normal_form, pullback, shift
 
 n_in, n_hid = sp.symbols("n_in n_hid", integer=True, positive=True)
 SIZES = (n_in, n_hid)
-p, q, j = sp.symbols("p q j", **_INDEX)
+p, q, j = sp.symbols("p q j", **INDEX)
 
 GATES = ("f", "i", "g", "o")  #: forget gate, input gate, candidate (cell input), output gate
 ACTIVATION = {"f": sigmoid, "i": sigmoid, "g": sp.tanh, "o": sigmoid}
@@ -184,7 +187,7 @@ def random_values(net, rng):
 def evaluate_at(expr, values):
     """A float from a SymPy expression of a :func:`scalar_lstm` at ``values``."""
     names = list(values)
-    f = sp.lambdify(names, sp.sympify(expr), modules=[{"sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}, "numpy"])
+    f = sp.lambdify(names, sp.sympify(expr), modules=[{"sigmoid": sigmoid_numpy}, "numpy"])
     return float(f(*[values[k] for k in names]))
 
 
@@ -312,7 +315,7 @@ def paper_tangent(forget_gates=True):
             scale = eps if name == "x_tilde" else 1
             return ix + tau * scale * sp.IndexedBase(tangent_name(name))[ix.indices]
 
-        rhs = _fresh_bound(st.rhs).replace(lambda e: isinstance(e, sp.Indexed), moved)
+        rhs = fresh_bound(st.rhs).replace(lambda e: isinstance(e, sp.Indexed), moved)
         out[st.target] = normal_form(sp.diff(rhs, tau).subs(tau, 0))
     return out
 
@@ -323,8 +326,6 @@ def paper_rtrl_rule(weight, index):
     Only ``weight`` moves (its tangent is a Kronecker delta at ``index``); ``dot_s_prev`` is ds(t)/dweight and, for
     epsilon = 1, ``dot_x_tilde`` is dx~(t)/dweight.  Returns ``(truncated, exact)``.
     """
-    from .rnn import substitute_array
-
     tan = paper_tangent()
     moving = {"W_fg", "W_ig", "W_og", "W_c"}
 
@@ -397,8 +398,6 @@ def paper_gradients(weights, xs, targets, forward_step, step=1e-6):
     loss with respect to the held recurrent inputs) and ``dxi_dw`` ({weight: (T, n_rec) + weight shape}: how the
     live recurrent inputs move with each weight), for a network with batch axis 1.
     """
-    from .rnn import central_differences
-
     base = paper_run(weights, xs, forward_step)
     recorded = np.stack([np.zeros_like(paper_recurrent_inputs(base[0]))]
                         + [paper_recurrent_inputs(st) for st in base[:-1]])  # x~(t) feeds step t

@@ -6,195 +6,25 @@ The network (one step, hidden state ``s``, softmax output, cross-entropy loss ag
     o(t) = c + V s(t)                   prob(t) = softmax(o(t))        L(t) = -sum_m y_m(t) log prob_m(t)
 
 Everything is written for one network in SymPy index form (``IndexedBase``, ``Sum``, ``KroneckerDelta``), with
-0-based indices.  The backward step is *derived*: :func:`pullback` applies the chain rule with ``sympy.diff`` to
-the forward statements and :func:`normal_form` removes the Kronecker deltas that the differentiation leaves.
-The same two tools derive the modern LSTM (:mod:`.modern_lstm`) and the GRU (:mod:`.gru`).
+0-based indices.  The backward step is *derived*: :func:`~lstm_lit.symbolic.calculus.pullback` applies the chain
+rule with ``sympy.diff`` to the forward statements and :func:`~lstm_lit.symbolic.calculus.normal_form` removes the
+Kronecker deltas that the differentiation leaves.  The same two tools derive the modern LSTM (:mod:`.modern_lstm`)
+and the GRU (:mod:`.gru`).
 
 Index conventions of this module: ``p, q`` hidden units (``n_hid``), ``j`` inputs (``n_in``), ``m`` outputs
 (``n_out``).  Quantities of the previous step are ``*_prev``; adjoints (gradients of the total loss) are ``d_*``;
 ``d_a_next`` is the adjoint of ``a(t+1)``, which the step after this one hands back.
 """
 
-import functools
-import itertools
-
 import numpy as np
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
 
+from .calculus import INDEX, derivative_form, fresh_bound, normal_form, pullback, shift
 from .model import Define, StepEquations
-
-# =============================================================================================================
-# Index-form calculus shared by the background chapters
-# =============================================================================================================
-
-_INDEX = {"integer": True, "nonnegative": True}
-
-
-def _fresh_bound(expr):
-    """Give every summation variable in ``expr`` a fresh ``Dummy`` (so no bound name can clash with a free one)."""
-    if isinstance(expr, sp.Sum):
-        body = _fresh_bound(expr.function)
-        limits = []
-        for v, lo, hi in expr.limits:
-            new = sp.Dummy(str(v), **_INDEX)
-            body = body.xreplace({v: new})
-            limits.append((new, lo, hi))
-        return sp.Sum(body, *limits)
-    if expr.args and not isinstance(expr, sp.Indexed):
-        return expr.func(*[_fresh_bound(a) for a in expr.args])
-    return expr
-
-
-def _sum_term(term, v, lo, hi):
-    """``Sum(term, (v, lo, hi))`` for one product ``term``: a Kronecker delta in ``v`` collapses the sum; factors
-    free of ``v`` move outside.  (A delta ``delta(v, x)`` is resolved as ``x``: the free index ``x`` runs over the
-    same axis as ``v``, which holds for every statement derived here.)"""
-    factors = sp.Mul.make_args(term)
-    for f in factors:
-        if isinstance(f, sp.KroneckerDelta) and v in f.free_symbols:
-            other = f.args[1] if f.args[0] == v else f.args[0]
-            if not other.has(v):
-                rest = sp.Mul(*[g for g in factors if g is not f])
-                return rest.xreplace({v: other})
-    inside = [f for f in factors if f.has(v)]
-    outside = [f for f in factors if not f.has(v)]
-    if not inside:
-        return sp.Mul(*outside) * (hi - lo + 1)
-    return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (v, lo, hi))
-
-
-def _collapse(expr):
-    """Bottom-up: collapse the inner sums first, then this one (one pass suffices: after the inner sums are
-    collapsed no delta inside them involves their own variable, and substituting an outer variable keeps it so)."""
-    if isinstance(expr, sp.Sum):
-        out = _collapse(expr.function)
-        for v, lo, hi in expr.limits:  # innermost first
-            out = sp.Add(*[_sum_term(t, v, lo, hi) for t in sp.Add.make_args(sp.expand(out))])
-        return sp.expand(out)
-    if expr.args and not isinstance(expr, sp.Indexed):
-        return sp.expand(expr.func(*[_collapse(a) for a in expr.args]))
-    return expr
-
-
-def _canonical_names(expr, depth=0):
-    """Rename summation variables by nesting depth (nu0, nu1, ...) so equal sums compare equal."""
-    if isinstance(expr, sp.Sum):
-        (v, lo, hi), = expr.limits
-        new = sp.Symbol(f"nu{depth}", **_INDEX)
-        return sp.Sum(_canonical_names(expr.function.xreplace({v: new}), depth + 1), (new, lo, hi))
-    if expr.args and not isinstance(expr, sp.Indexed):
-        return expr.func(*[_canonical_names(a, depth) for a in expr.args])
-    return expr
-
-
-def normal_form(expr):
-    """A canonical index-form expression: expanded, sums split over terms, Kronecker deltas summed out, factors
-    that do not depend on a summation variable moved in front of the sum, summation variables renamed by depth.
-
-    Two expressions are equal in general index form when the normal form of their difference is 0.
-    """
-    expr = _collapse(_fresh_bound(sp.expand(expr)))
-    expr = _canonical_names(_fresh_bound(expr))
-    return sp.expand(expr)
-
-
-def equal(a, b):
-    """SymPy proof that ``a == b`` for every size and every index value (``normal_form(a - b) == 0``)."""
-    return normal_form(a - b) == 0
-
-
-def pullback(wrt, uses, shapes):
-    """The chain rule in index form: the adjoint of ``wrt`` (an ``Indexed`` with free index symbols).
-
-    ``uses`` lists ``(adjoint, statement)`` pairs: every statement whose right-hand side reads the array of ``wrt``,
-    with the ``IndexedBase`` that holds the adjoint of its left-hand side.  ``shapes`` maps array names to sizes.
-    Returns ``sum_uses sum_idx adjoint[idx] * d rhs[idx] / d wrt`` in :func:`normal_form`.
-    """
-    total = sp.Integer(0)
-    for adjoint, st in uses:
-        dummies = [sp.Dummy(str(ix), **_INDEX) for ix in st.indices]
-        rhs = _fresh_bound(st.rhs).xreplace(dict(zip(st.indices, dummies)))
-        term = adjoint[tuple(dummies)] * sp.diff(rhs, wrt)
-        for d, n in zip(dummies, shapes[st.target]):
-            term = sp.Sum(term, (d, 0, n - 1))
-        total += term
-    return normal_form(total)
-
-
-def rename_arrays(statement, mapping):
-    """The statement with arrays renamed (``{"s_prev": "s", ...}``): the same equation one step later or earlier."""
-    table = {sp.IndexedBase(old): sp.IndexedBase(new) for old, new in mapping.items()}
-    return Define(statement.lhs.xreplace(table), statement.rhs.xreplace(table), statement.label)
-
-
-def shift(statement, arrays):
-    """The statement one step later: every array ``name`` in ``arrays`` becomes ``name_next``, ``*_prev`` becomes ``*``."""
-    mapping = {}
-    for base in statement.rhs.atoms(sp.IndexedBase) | {statement.lhs.base}:
-        name = str(base.label)
-        if name.endswith("_prev"):
-            mapping[name] = name[: -len("_prev")]
-        elif name in arrays:
-            mapping[name] = name + "_next"
-    return rename_arrays(statement, mapping)
-
-
-def substitute_array(expr, name, element):
-    """Replace every ``name[idx]`` in ``expr`` by ``element(*idx)`` (also inside sums), then :func:`normal_form`."""
-    return normal_form(sp.sympify(expr).replace(
-        lambda e: isinstance(e, sp.Indexed) and str(e.base.label) == name, lambda e: element(*e.indices)))
-
-
-def at_sizes(expr, sizes):
-    """``expr`` with concrete sizes, every sum written out (for checks on several concrete sizes)."""
-    return sp.expand(sp.sympify(expr).subs(sizes).doit())
-
-
-# --- an independent numerical reference (SymPy expands every element and lambdify prints it) -----------------
-def _sigmoid_np(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-@functools.lru_cache(maxsize=None)
-def _element_function(statement, shape):
-    elements = []
-    for values in itertools.product(*(range(n) for n in shape)):
-        elements.append(statement.rhs.subs(dict(zip(statement.indices, values))).doit())
-    bases = sorted({ix.base for e in elements for ix in e.atoms(sp.Indexed)}, key=str)
-    f = sp.lambdify(bases, elements, modules=[{"sigmoid": _sigmoid_np}, "numpy"])
-    return f, [str(b.label) for b in bases]
-
-
-def reference(equations, shapes, sizes, values):
-    """Run the statements of ``equations`` for one network by expanding every element in SymPy.
-
-    ``shapes`` maps array names to symbolic sizes, ``sizes`` the size symbols to integers, ``values`` every input
-    (no batch axis).  Shares nothing with :mod:`lstm_lit.codegen` but the derivation.
-    """
-    env = dict(values)
-    for st in equations.statements:
-        if not isinstance(st, Define):
-            raise TypeError(st)
-        shape = tuple(int(sp.sympify(n).subs(sizes)) for n in shapes[st.target])
-        rhs = st.rhs.subs(sizes)
-        f, names = _element_function(Define(st.lhs, rhs, st.label), shape)
-        env[st.target] = np.asarray(f(*[env[n] for n in names]), dtype=float).reshape(shape)
-    return env
-
-
-def derivative_form(expr, activations):
-    """Write activation derivatives through the stored activations: ``{sigmoid(z[p]): f[p], tanh(a[p]): s[p]}``."""
-    return sp.expand(expr.xreplace(activations))
-
-
-# =============================================================================================================
-# The vanilla RNN
-# =============================================================================================================
 
 n_in, n_hid, n_out = sp.symbols("n_in n_hid n_out", integer=True, positive=True)
 SIZES = (n_in, n_hid, n_out)
-p, q, j, m, r = sp.symbols("p q j m r", **_INDEX)
+p, q, j, m, r = sp.symbols("p q j m r", **INDEX)
 
 SHAPES = {
     "x": (n_in,), "s_prev": (n_hid,), "y": (n_out,),
@@ -243,8 +73,8 @@ def step_loss():
 
 def derive_d_o():
     """dL(t)/do[m] by differentiating the loss; the one-hot target sums to 1 and softmax is renamed prob."""
-    raw = normal_form(sp.diff(_fresh_bound(step_loss()), X["o"][m]))
-    one_hot = {sp.Sum(X["y"][sp.Symbol("nu0", **_INDEX)], (sp.Symbol("nu0", **_INDEX), 0, n_out - 1)): 1}
+    raw = normal_form(sp.diff(fresh_bound(step_loss()), X["o"][m]))
+    one_hot = {sp.Sum(X["y"][sp.Symbol("nu0", **INDEX)], (sp.Symbol("nu0", **INDEX), 0, n_out - 1)): 1}
     softmax = normal_form(softmax_of(X["o"]))
     return normal_form(raw.xreplace(one_hot).xreplace({softmax: X["prob"][m]}))
 
@@ -382,97 +212,3 @@ def bptt(params, steps, ys, backward_step):
 def random_params(rng, batch, n_in_, n_hid_, n_out_, scale=0.5):
     shapes = {"W": (n_hid_, n_hid_), "U": (n_hid_, n_in_), "b": (n_hid_,), "V": (n_out_, n_hid_), "c": (n_out_,)}
     return {k: scale * rng.normal(size=(batch,) + s) for k, s in shapes.items()}
-
-
-# --- central finite differences, one perturbed copy of the network per batch entry ---------------------------
-def central_differences(loss, params, step=1e-6):
-    """Gradient of ``loss(params) -> (B,)`` at ``params`` (arrays with a batch axis of length 1), by central
-    differences.  All 2N perturbed copies of the network run at once, one per entry of the batch axis."""
-    names = list(params)
-    sizes = [params[k][0].size for k in names]
-    total = sum(sizes)
-    batch = {k: np.repeat(params[k], 2 * total, axis=0) for k in names}
-    at = 0
-    for k, n in zip(names, sizes):
-        flat = batch[k].reshape(2 * total, -1)
-        for e in range(n):
-            flat[2 * (at + e), e] += step
-            flat[2 * (at + e) + 1, e] -= step
-        at += n
-    values = loss(batch)
-    diff = (values[0::2] - values[1::2]) / (2 * step)
-    grads, at = {}, 0
-    for k, n in zip(names, sizes):
-        grads[k] = diff[at:at + n].reshape(params[k].shape)
-        at += n
-    return grads
-
-
-# --- how the book prints index-form statements ---------------------------------------------------------------
-def latex_array(name, params=(), paper=False):
-    """(base, time) LaTeX for an array name: ``d_`` marks an adjoint (bar), ``dot_`` a tangent (dot), ``_prev`` /
-    ``_next`` / ``_next2`` the steps t-1 / t+1 / t+2; ``params`` have no time; ``paper=True`` uses the paper's
-    names and times (:data:`lstm_lit.symbolic.model.ARRAYS`)."""
-    from .model import ARRAYS
-
-    mark = None
-    if name.startswith("dot_"):
-        mark, name = r"\dot", name[4:]
-    elif name.startswith("d_"):
-        mark, name = r"\bar", name[2:]
-    if paper and name in ARRAYS:
-        text = ARRAYS[name].latex
-        base, time = (text.split("(", 1)[0], "(" + text.split("(", 1)[1]) if "(" in text else (text, "")
-    else:
-        time = "" if name in params else "(t)"
-        for suffix, when in (("_prev", "(t-1)"), ("_next2", "(t+2)"), ("_next", "(t+1)")):
-            if name.endswith(suffix):
-                name, time = name[: -len(suffix)], when
-                break
-        special = {"prob": r"\hat{y}", "x_tilde": r"\tilde{x}"}
-        if name in special:
-            base = special[name]
-        elif "_" in name:
-            head, tail = name.split("_", 1)
-            base = f"{head}^{{{tail}}}"
-        else:
-            base = name
-    if mark:
-        head, _, sup = base.partition("^")
-        base = f"{mark}{{{head}}}" + (f"^{sup}" if sup else "")
-    return base, time
-
-
-class _IndexPrinter(LatexPrinter):
-    def __init__(self, params, paper):
-        super().__init__({})
-        self.params, self.paper = params, paper
-
-    def _print_Indexed(self, expr):
-        base, time = latex_array(str(expr.base.label), self.params, self.paper)
-        return f"{base}_{{{','.join(self._print(i) for i in expr.indices)}}}{time}"
-
-
-def latex(expr, params=(), paper=False):
-    return _IndexPrinter(set(params), paper).doprint(expr)
-
-
-def tidy(expr):
-    """For display only: group the terms of ``expr`` by the adjoints and tangents outside sums and factor each group."""
-    expr = sp.sympify(expr)
-    keys = sorted({ix for ix in expr.atoms(sp.Indexed) if str(ix.base.label).startswith(("d_", "dot_"))
-                   and not any(ix in s.atoms(sp.Indexed) for s in expr.atoms(sp.Sum))}, key=str)
-    return sp.collect(expr, keys, func=sp.factor_terms) if keys else sp.factor_terms(expr)
-
-
-def show(*pairs, params=(), paper=False):
-    """Display ``(lhs, rhs)`` pairs (or Define statements) as one aligned block of equations (right-hand sides
-    grouped by :func:`tidy`; a string left-hand side is used as LaTeX as it is)."""
-    from IPython.display import Math
-
-    rows = []
-    for item in pairs:
-        lhs, rhs = (item.lhs, item.rhs) if isinstance(item, Define) else item
-        left = lhs if isinstance(lhs, str) else latex(lhs, params, paper)
-        rows.append(f"{left} &= {latex(tidy(rhs), params, paper)}")
-    return Math(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
