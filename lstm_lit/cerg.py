@@ -9,7 +9,9 @@ Protocol (section 4 of the paper, Table 2)
   or when ``train_cap`` symbols have been predicted correctly (paper: 10^5).  The learning rate is ``alpha0`` (0.5)
   at the start of every training stream; with alpha-decay it is multiplied by 0.99 after every step.
 * After every training stream the network is **tested** on ``n_test`` (10) fresh streams without learning; each
-  runs until its first wrong prediction or ``test_cap`` correct predictions.  A stream's *error-free length* is
+  runs until its first wrong prediction or ``test_cap`` correct predictions.  (``test_every`` > 1 tests after
+  every ``test_every``-th training stream only; training streams come from their own source, so the training
+  trajectory is the same, and a network is judged at the tests it gets.)  A stream's *error-free length* is
   the number of symbols predicted correctly before the first error.
 * **perfect**: all test streams of one test reach ``test_cap`` (the run stops).  Otherwise the run stops after
   ``max_streams`` training streams (paper: 30,000) and the network is **good** if the mean error-free length of its
@@ -124,13 +126,14 @@ class Config:
     tolerance: float = 0.49
     alpha0: float = 0.5
     outer_be: bool = True
+    test_every: int = 1   #: test after every ``test_every``-th training stream (paper: 1)
 
     def validate(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
         if self.criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {self.criterion!r}; choose one of {CRITERIA}")
-        for name in ("runs", "max_streams", "train_cap", "test_cap", "n_test"):
+        for name in ("runs", "max_streams", "train_cap", "test_cap", "n_test", "test_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -330,6 +333,11 @@ class CergRun:
             rec.test_steps += int(self.stream_pos[slot])
         if ph == TRAIN:
             rec.train_lengths_tail = (rec.train_lengths_tail + [length])[-100:]
+            if (rec.streams + 1) % cfg.test_every and rec.streams + 1 < cfg.max_streams:  # no test after this one
+                rec.streams += 1
+                self.finished_streams += 1
+                self._start_stream(slot, TRAIN)
+                return
             rec.test_lengths = []
             self._start_stream(slot, 1)
             return
@@ -628,6 +636,8 @@ def parser():
     p.add_argument("--train-cap", type=_positive, default=100000, help="symbols per training stream (paper 1e5)")
     p.add_argument("--test-cap", type=_positive, default=100000, help="symbols per test stream (paper 1e5)")
     p.add_argument("--n-test", type=_positive, default=10, help="test streams per test (paper 10)")
+    p.add_argument("--test-every", type=_positive, default=1,
+                   help="test after every N-th training stream (paper 1; training is the same either way)")
     p.add_argument("--criterion", choices=CRITERIA, default="abs", help="correct prediction: see module docstring")
     p.add_argument("--tolerance", type=_positive_float, default=0.49)
     p.add_argument("--no-outer-be", action="store_true", help="the paper's extra experiment without outer B/E")
@@ -648,7 +658,7 @@ def main(argv=None):
     p = parser()
     args = p.parse_args(argv)
     config = Config(variant=args.variant, seed=args.seed, runs=args.runs, max_streams=args.max_streams,
-                    train_cap=args.train_cap, test_cap=args.test_cap, n_test=args.n_test,
+                    train_cap=args.train_cap, test_cap=args.test_cap, n_test=args.n_test, test_every=args.test_every,
                     criterion=args.criterion, tolerance=args.tolerance, outer_be=not args.no_outer_be)
     try:
         config.validate()
