@@ -13,6 +13,8 @@ equation (16), ``W <- W - alpha dL/dW``, with the gradients of equations (1), (1
 ((4, 3), (4, 2, 2, 14))
 """
 
+import math
+
 import numpy as np
 
 from .connectivity import CONNECTIVITIES, masks, weight_shapes
@@ -29,6 +31,10 @@ def _positive_int(name, value):
 
 
 def _finite_array(name, value, shape):
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.shape == shape:  # the common case, fast
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return value
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
@@ -164,19 +170,29 @@ class LSTMNetwork:
         return rtrl.gradients_1997(out["y"], target, out["x_out"], out["x_tilde"], out["y_og"], out["s"],
                                    self.weights["W_out"], tr["e_ig"], tr["e_c"])
 
+    def _learning_rates(self, learning_rate):
+        """One learning rate per network, as a contiguous float64 array (a number applies to all)."""
+        if isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool):
+            if not (math.isfinite(learning_rate) and learning_rate >= 0):
+                raise ValueError(f"learning_rate must be a non-negative number, got {learning_rate!r}")
+            return np.full(self.batch, float(learning_rate))
+        lr = np.asarray(learning_rate, dtype=np.float64)
+        if lr.shape not in ((), (self.batch,)) or not np.all(np.isfinite(lr)) or np.any(lr < 0):
+            raise ValueError(f"learning_rate must be a non-negative number or an array of shape ({self.batch},), "
+                             f"got {learning_rate!r}")
+        return np.ascontiguousarray(np.broadcast_to(lr, (self.batch,)))
+
     def update(self, target, learning_rate):
         """Equation (16): every weight moves by ``-learning_rate * gradient`` (masked weights stay zero).
 
         ``learning_rate`` is a number or one per network (shape (batch,)).  Returns the gradients.
         """
-        lr = np.asarray(learning_rate, dtype=np.float64)
-        if lr.shape not in ((), (self.batch,)) or not np.all(np.isfinite(lr)) or np.any(lr < 0):
-            raise ValueError(f"learning_rate must be a non-negative number or an array of shape ({self.batch},), got {learning_rate!r}")
+        lr = self._learning_rates(learning_rate)
         grads = self.gradients(target)
         names = list(self.weights)
         new = (rtrl.update if self.forget_gates else rtrl.update_1997)(
             **self.weights, **{"grad_" + n: grads["grad_" + n] for n in names},
-            **{"mask_" + n: self.masks[n] for n in names}, learning_rate=np.broadcast_to(lr, (self.batch,)))
+            **{"mask_" + n: self.masks[n] for n in names}, learning_rate=lr)
         self.weights = {n: new[n + "_new"] for n in names}
         return grads
 
@@ -188,15 +204,12 @@ class LSTMNetwork:
         """
         x = _finite_array("x", x, (self.batch, self.d_in))
         target = _finite_array("target", target, (self.batch, self.d_out))
-        lr = np.asarray(learning_rate, dtype=np.float64)
-        if lr.shape not in ((), (self.batch,)) or not np.all(np.isfinite(lr)) or np.any(lr < 0):
-            raise ValueError(f"learning_rate must be a non-negative number or an array of shape ({self.batch},), got {learning_rate!r}")
-        lr = np.ascontiguousarray(np.broadcast_to(lr, (self.batch,)))
+        lr = self._learning_rates(learning_rate)
         st, W, M, tr = self.state, self.weights, self.masks, self.traces
-        for d in (st, W, tr):  # the kernel works in place on contiguous float64 arrays
-            for name, arr in d.items():
-                if not (arr.flags.c_contiguous and arr.flags.writeable):
-                    d[name] = np.ascontiguousarray(arr, dtype=np.float64).copy()
+        if not all(a.flags.c_contiguous and a.flags.writeable for d in (st, W, tr) for a in d.values()):
+            for d in (st, W, tr):  # the kernel works in place on contiguous float64 arrays
+                for name, arr in d.items():
+                    d[name] = np.array(arr, dtype=np.float64, order="C")
         y = np.empty((self.batch, self.d_out))
         if self.forget_gates:
             rtrl_fused.online_step(x, target, lr, st["s"], st["y_fg"], st["y_ig"], st["y_og"], st["y_c"],
