@@ -24,3 +24,13 @@ def central_differences(loss, params, step=1e-6):
         grads[k] = diff[at:at + n].reshape(params[k].shape)
         at += n
     return grads
+
+
+def gated_random_params(rng, gates, batch, n_in, n_hid, scale=0.5):
+    """Normal random weights W_G (hidden x hidden), U_G (hidden x input) and biases b_G for every gate G, batched."""
+    out = {}
+    for G in gates:
+        out[f"W_{G}"] = scale * rng.normal(size=(batch, n_hid, n_hid))
+        out[f"U_{G}"] = scale * rng.normal(size=(batch, n_hid, n_in))
+        out[f"b_{G}"] = scale * rng.normal(size=(batch, n_hid))
+    return out

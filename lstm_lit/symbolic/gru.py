@@ -14,6 +14,8 @@ Goodfellow et al. (seed 002, eq. 10.45) write the same cell with the gate on the
 import numpy as np
 import sympy as sp
 
+from ..numerics import gated_random_params
+
 from .activations import sigmoid
 from .calculus import INDEX, derivative_form, normal_form, pullback
 from .model import Define, StepEquations
@@ -132,12 +134,7 @@ def bptt(params, steps, ys, backward_step):
 
 
 def random_params(rng, batch, n_in_, n_hid_, scale=0.5):
-    out = {}
-    for G in GATES:
-        out[f"W_{G}"] = scale * rng.normal(size=(batch, n_hid_, n_hid_))
-        out[f"U_{G}"] = scale * rng.normal(size=(batch, n_hid_, n_in_))
-        out[f"b_{G}"] = scale * rng.normal(size=(batch, n_hid_))
-    return out
+    return gated_random_params(rng, GATES, batch, n_in_, n_hid_, scale)
 
 
 __all__ = ["forward_statements", "backward_derivations", "goodfellow_form", "kernels", "normal_form"]

@@ -21,8 +21,7 @@ of the generated ``forward_step``.
 import numpy as np
 import sympy as sp
 
-from lstm_lit.numerics import central_differences
-
+from ..numerics import central_differences, gated_random_params
 from . import model
 from .activations import sigmoid
 from .calculus import INDEX, derivative_form, fresh_bound, normal_form, pullback, shift, substitute_array
@@ -275,12 +274,7 @@ def bptt(params, steps, ys, backward_step, truncate=False):
 
 
 def random_params(rng, batch, n_in_, n_hid_, scale=0.5):
-    out = {}
-    for G in GATES:
-        out[f"W_{G}"] = scale * rng.normal(size=(batch, n_hid_, n_hid_))
-        out[f"U_{G}"] = scale * rng.normal(size=(batch, n_hid_, n_in_))
-        out[f"b_{G}"] = scale * rng.normal(size=(batch, n_hid_))
-    return out
+    return gated_random_params(rng, GATES, batch, n_in_, n_hid_, scale)
 
 
 # =============================================================================================================
