@@ -52,7 +52,7 @@ def masks(d_in, n_blk, d_blk, d_out, forget_gates=True, connectivity="full"):
     out = {}
     for name, shape in shapes.items():
         cols = {"W_c": cell_cols, "W_out": out_cols}.get(name, gate_cols)
-        out[name] = np.broadcast_to(cols, shape).astype(float)
+        out[name] = np.ascontiguousarray(np.broadcast_to(cols, shape), dtype=float)
     return out
 
 
