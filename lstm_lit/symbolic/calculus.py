@@ -273,3 +273,19 @@ def shift(statement, arrays):
         elif name in arrays:
             mapping[name] = name + "_next"
     return rename_arrays(statement, mapping)
+
+
+def gate_parameter_gradients(arrays, gates, forward, shapes):
+    """Adjoints of the parameters of gates z_G = W_G h_prev + U_G x + b_G, each pulled back from d_z_G.
+
+    ``arrays`` maps names to ``IndexedBase``s (``W_G``, ``U_G``, ``b_G``, ``d_z_G`` and the results ``d_W_G`` ...),
+    ``forward`` maps ``z_G`` to its statement.  Returns {name: (lhs, derived rhs)}.
+    """
+    p, q, j = sp.symbols("p q j", **INDEX)
+    out = {}
+    for G in gates:
+        use = [(arrays[f"d_z_{G}"], forward[f"z_{G}"])]
+        out[f"d_W_{G}"] = (arrays[f"d_W_{G}"][p, q], pullback(arrays[f"W_{G}"][p, q], use, shapes))
+        out[f"d_U_{G}"] = (arrays[f"d_U_{G}"][p, j], pullback(arrays[f"U_{G}"][p, j], use, shapes))
+        out[f"d_b_{G}"] = (arrays[f"d_b_{G}"][p], pullback(arrays[f"b_{G}"][p], use, shapes))
+    return out

@@ -17,7 +17,7 @@ import sympy as sp
 from ..numerics import gated_random_params
 
 from .activations import sigmoid
-from .calculus import INDEX, derivative_form, normal_form, pullback
+from .calculus import INDEX, derivative_form, gate_parameter_gradients, normal_form, pullback
 from .model import Define, StepEquations
 
 n_in, n_hid = sp.symbols("n_in n_hid", integer=True, positive=True)
@@ -73,11 +73,7 @@ def backward_derivations():
     uses = [(X["d_h"], fw["h"])] + [(X[f"d_z_{G}"], fw[f"z_{G}"]) for G in GATES]
     d["d_h_prev"] = (X["d_h_prev"][q], pullback(X["h_prev"][q], uses, SHAPES))
     d["d_x"] = (X["d_x"][j], pullback(X["x"][j], [(X[f"d_z_{G}"], fw[f"z_{G}"]) for G in GATES], SHAPES))
-    for G in GATES:
-        use = [(X[f"d_z_{G}"], fw[f"z_{G}"])]
-        d[f"d_W_{G}"] = (X[f"d_W_{G}"][p, q], pullback(X[f"W_{G}"][p, q], use, SHAPES))
-        d[f"d_U_{G}"] = (X[f"d_U_{G}"][p, j], pullback(X[f"U_{G}"][p, j], use, SHAPES))
-        d[f"d_b_{G}"] = (X[f"d_b_{G}"][p], pullback(X[f"b_{G}"][p], use, SHAPES))
+    d.update(gate_parameter_gradients(X, GATES, fw, SHAPES))
     return d
 
 

@@ -24,7 +24,7 @@ import sympy as sp
 from ..numerics import central_differences, gated_random_params
 from . import model
 from .activations import sigmoid
-from .calculus import INDEX, derivative_form, fresh_bound, normal_form, pullback, shift, substitute_array
+from .calculus import INDEX, derivative_form, gate_parameter_gradients, fresh_bound, normal_form, pullback, shift, substitute_array
 from .evaluate import sigmoid_numpy
 from .model import Define, StepEquations
 
@@ -84,11 +84,7 @@ def backward_derivations(output="o*tanh(s)"):
     uses = [(X[f"d_z_{G}"], fw[f"z_{G}"]) for G in GATES]
     d["d_h_prev"] = (X["d_h_prev"][q], pullback(X["h_prev"][q], uses, SHAPES))
     d["d_x"] = (X["d_x"][j], pullback(X["x"][j], uses, SHAPES))
-    for G in GATES:
-        use = [(X[f"d_z_{G}"], fw[f"z_{G}"])]
-        d[f"d_W_{G}"] = (X[f"d_W_{G}"][p, q], pullback(X[f"W_{G}"][p, q], use, SHAPES))
-        d[f"d_U_{G}"] = (X[f"d_U_{G}"][p, j], pullback(X[f"U_{G}"][p, j], use, SHAPES))
-        d[f"d_b_{G}"] = (X[f"d_b_{G}"][p], pullback(X[f"b_{G}"][p], use, SHAPES))
+    d.update(gate_parameter_gradients(X, GATES, fw, SHAPES))
     return d
 
 
