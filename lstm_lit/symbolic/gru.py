@@ -90,13 +90,9 @@ BACKWARD_INPUTS = ("d_h", "x", "h_prev", "r", "u", "c") + tuple(f"{kind}_{G}" fo
 
 
 def backward_kernel(derivations=None, name="gru_backward_step"):
-    d = derivations or backward_derivations()
-    eqs = StepEquations(name, BACKWARD_INPUTS,
-                        doc="One BPTT step of B GRUs, derived with SymPy.\n\n    ``d_h`` is the total dL/dh(t); "
-                            "``d_h_prev`` is what this step sends back to h(t-1).")
-    eqs.statements = [Define(lhs, rhs) for lhs, rhs in d.values()]
-    eqs.outputs = tuple(d)
-    return eqs
+    doc = ("One BPTT step of B GRUs, derived with SymPy.\n\n    ``d_h`` is the total dL/dh(t); "
+           "``d_h_prev`` is what this step sends back to h(t-1).")
+    return StepEquations.from_derivations(name, BACKWARD_INPUTS, derivations or backward_derivations(), doc)
 
 
 def kernels():

@@ -173,6 +173,14 @@ class StepEquations:
     per_network: tuple = ()  #: scalar symbols that take one value per network (an array over the batch)
     unbatched: tuple = ()    #: input arrays shared by all networks (no batch axis), e.g. connectivity masks
 
+    @classmethod
+    def from_derivations(cls, name, inputs, derivations, doc):
+        """Statements ``lhs = rhs`` for every ``{output name: (lhs, rhs)}`` of a derivation, in its order."""
+        eqs = cls(name, tuple(inputs), doc=doc)
+        eqs.statements = [Define(lhs, rhs) for lhs, rhs in derivations.values()]
+        eqs.outputs = tuple(derivations)
+        return eqs
+
     def __getitem__(self, target):
         for st in self.statements:
             if st.target == target:

@@ -210,14 +210,10 @@ BACKWARD_INPUTS = ("d_h", "d_s_next", "f_next", "x", "h_prev", "s_prev", "f", "i
 
 
 def backward_kernel(derivations=None, name="lstm_backward_step"):
-    d = derivations or backward_derivations()
-    eqs = StepEquations(name, BACKWARD_INPUTS,
-                        doc="One BPTT step of B modern LSTMs, derived with SymPy.\n\n    ``d_h`` is the total "
-                            "dL/dh(t); ``d_s_next``, ``f_next`` are dL/ds(t+1) and f(t+1) (zeros at the last step);"
-                            "\n    ``d_h_prev`` is what this step sends back to h(t-1) through its gates.")
-    eqs.statements = [Define(lhs, rhs) for lhs, rhs in d.values()]
-    eqs.outputs = tuple(d)
-    return eqs
+    doc = ("One BPTT step of B modern LSTMs, derived with SymPy.\n\n    ``d_h`` is the total "
+           "dL/dh(t); ``d_s_next``, ``f_next`` are dL/ds(t+1) and f(t+1) (zeros at the last step);"
+           "\n    ``d_h_prev`` is what this step sends back to h(t-1) through its gates.")
+    return StepEquations.from_derivations(name, BACKWARD_INPUTS, derivations or backward_derivations(), doc)
 
 
 def kernels():

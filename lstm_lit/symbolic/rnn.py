@@ -159,14 +159,11 @@ def forward_kernel():
 
 def backward_kernel(derivations=None):
     """The derived backward step.  ``d_a_next`` is the adjoint of a(t+1) (zeros at the last step)."""
-    d = derivations or backward_derivations()
-    eqs = StepEquations("rnn_backward_step", ("y", "prob", "s", "s_prev", "x", "d_a_next", "W", "V"),
-                        doc="One BPTT step of B vanilla RNNs, derived with SymPy: d_o, d_s, d_a and this step's "
-                            "share of every parameter gradient.\n\n    ``d_a_next`` is dL/da(t+1) from the "
-                            "later step (zeros at the last step).")
-    eqs.statements = [Define(lhs, rhs) for lhs, rhs in d.values()]
-    eqs.outputs = tuple(d)
-    return eqs
+    doc = ("One BPTT step of B vanilla RNNs, derived with SymPy: d_o, d_s, d_a and this step's "
+           "share of every parameter gradient.\n\n    ``d_a_next`` is dL/da(t+1) from the "
+           "later step (zeros at the last step).")
+    inputs = ("y", "prob", "s", "s_prev", "x", "d_a_next", "W", "V")
+    return StepEquations.from_derivations("rnn_backward_step", inputs, derivations or backward_derivations(), doc)
 
 
 def kernels():
