@@ -154,6 +154,7 @@ def render():
 
     sources = {name: module_source(doc, eqs) for name, (doc, eqs) in kernels.modules().items()}
     sources["rtrl_fused.py"] = codegen_numba.module_source(HEADER)
+    sources["cerg_steps.py"] = codegen_numba.cerg_module_source(HEADER)
     return sources
 
 

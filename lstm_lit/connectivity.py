@@ -12,6 +12,8 @@ import sympy as sp
 from .symbolic import model
 
 CONNECTIVITIES = ("full", "cerg")
+CERG_SIZES = dict(d_in=7, n_blk=4, d_blk=2, d_out=7)
+"""The CERG network of the paper: 7 inputs, 4 memory blocks of 2 cells, 7 outputs."""
 
 
 def sizes_dict(d_in, n_blk, d_blk, d_out):

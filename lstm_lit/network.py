@@ -212,12 +212,12 @@ class LSTMNetwork:
                     d[name] = np.array(arr, dtype=np.float64, order="C")
         y = np.empty((self.batch, self.d_out))
         if self.forget_gates:
-            rtrl_fused.online_step(x, target, lr, st["s"], st["y_fg"], st["y_ig"], st["y_og"], st["y_c"],
+            rtrl_fused.train_step(x, target, lr, st["s"], st["y_fg"], st["y_ig"], st["y_og"], st["y_c"],
                                    W["W_fg"], W["W_ig"], W["W_og"], W["W_c"], W["W_out"],
                                    M["W_fg"], M["W_ig"], M["W_og"], M["W_c"], M["W_out"],
                                    tr["e_fg"], tr["e_ig"], tr["e_c"], y)
         else:
-            rtrl_fused.online_step_1997(x, target, lr, st["s"], st["y_ig"], st["y_og"], st["y_c"],
+            rtrl_fused.train_step_1997(x, target, lr, st["s"], st["y_ig"], st["y_og"], st["y_c"],
                                         W["W_ig"], W["W_og"], W["W_c"], W["W_out"],
                                         M["W_ig"], M["W_og"], M["W_c"], M["W_out"],
                                         tr["e_ig"], tr["e_c"], self.state_decay, y)
