@@ -17,17 +17,26 @@ The parts, in the order a run uses them:
 (3, 'rest')
 """
 
-from .engine import NetworkRun, advance, run_network
-from .protocol import CRITERIA, SIZES, VARIANT_LABELS, VARIANTS, Config, correct, summarize
-from .runner import Experiment, final_weights, run
+import importlib
 
-__all__ = ["CRITERIA", "SIZES", "VARIANTS", "VARIANT_LABELS", "Config", "Experiment", "NetworkRun", "advance",
-           "correct", "final_weights", "run", "run_experiment", "run_network", "summarize"]
+_EXPORTS = {"NetworkRun": "engine", "advance": "engine", "run_network": "engine",
+            "CRITERIA": "protocol", "SIZES": "protocol", "VARIANT_LABELS": "protocol", "VARIANTS": "protocol",
+            "Config": "protocol", "correct": "protocol", "summarize": "protocol",
+            "Experiment": "runner", "final_weights": "runner", "run": "runner"}
+__all__ = sorted(_EXPORTS) + ["run_experiment"]
+
+
+def __getattr__(name):
+    # Imported on first use, so that ``python -m lstm_lit.cerg`` can catch Ctrl-C before numba loads.
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run_experiment(config, workers=1, out=None):
     """Run every network of ``config`` (in this process unless ``workers`` > 1); return the :class:`Experiment`
     (``experiment.runs``: net -> :class:`NetworkRun`).  With ``out``, resume from and write its files."""
+    from .runner import Experiment, run
     experiment = Experiment(config, out)
     run(experiment, workers=workers)
     return experiment

@@ -91,6 +91,16 @@ def _progress_bar(experiment, t0):
 
 
 def main(argv=None):
+    stop = StopRequested()   # from here on Ctrl-C and SIGTERM only set a flag; the runner stops at a safe point
+    old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv, stop)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _main(argv, stop):
     p = parser()
     args = p.parse_args(argv)
     config = Config(variant=args.variant, seed=args.seed, runs=args.runs, max_streams=args.max_streams,
@@ -112,8 +122,6 @@ def main(argv=None):
     if experiment.runs:
         finished = sum(1 for r in experiment.runs.values() if r.outcome)
         print(f"resuming {args.out}: {finished} of {config.runs} networks finished", file=sys.stderr)
-    stop = StopRequested()
-    old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
     bar, update = (None, None) if args.no_progress else _progress_bar(experiment, time.perf_counter())
     try:
         status = run(experiment, workers=args.workers, scheduler=args.scheduler, step_budget=args.step_budget,
@@ -121,8 +129,6 @@ def main(argv=None):
     except OSError as e:   # e.g. a scheduler that cannot be reached
         p.exit(2, f"{p.prog}: error: {e}\n")
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         if bar:
             bar.close()
     if status == "stopped":

@@ -206,7 +206,10 @@ def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoi
     client = None
     if scheduler:
         from distributed import Client   # only needed for a cluster
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=20)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise OSError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from None
         executor = client.get_executor()
     elif workers > 1:
         executor = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
@@ -264,5 +267,7 @@ def _shutdown(executor):
         executor.shutdown(wait=False, cancel_futures=True)
         for p in processes:   # running tasks are abandoned: their networks resume from the checkpoint
             p.terminate()
-    else:
-        executor.shutdown(wait=False, cancel_futures=True)
+    elif isinstance(executor, _InProcess):
+        executor.shutdown()
+    else:   # a Dask ClientExecutor: cancel what is still queued or running
+        executor.shutdown(wait=False)

@@ -1,0 +1,318 @@
+"""The compiled CERG engine: whole training streams and tests of one network in one Numba call.
+
+The step arithmetic is not written here: :func:`run_streams` calls the training step and the forward-only test step
+that :mod:`lstm_lit.codegen_numba` printed from the SymPy statements (:mod:`lstm_lit.generated.rtrl_fused`).  This
+module writes only the bookkeeping around them, by hand: drawing each stream's symbols
+(:mod:`lstm_lit.cerg.streams`), the 0.49 rule, stream ends and caps, the external reset, alpha-decay, the test with
+its exact early exit (:mod:`lstm_lit.cerg.protocol`) and the stop rules.
+
+A network between two training streams is fully described by its weights and a few counters (every stream starts
+from the zero state and zero traces, and every stream is drawn from its own key), so :class:`NetworkRun` is all a
+checkpoint holds and all a worker needs.  :func:`advance` runs one network for a bounded amount of work and returns
+the new :class:`NetworkRun`: this is the task that local processes or a Dask cluster execute
+(:mod:`lstm_lit.cerg.runner`), and how the work is split never changes the results.
+
+No kernel is compiled with ``fastmath``: a machine gives bit-identical runs.  Across CPUs the system's ``tanh`` may
+differ in the last bit, and over a long chaotic training trajectory such a bit can change a network's fate, so
+results are reproducible per machine and statistically across machines.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from dataclasses import dataclass, field
+
+import numba
+from numba import literal_unroll
+from numba.extending import overload
+import numpy as np
+
+from ..generated import cerg_steps, rtrl_fused
+from ..network import LSTMNetwork
+from . import streams
+from .protocol import CRITERIA, SIZES, VARIANTS, Config
+
+NO_OUTCOME, PERFECT, LAST_STREAM = 0, 1, 2
+SKIPPED = -1   # error-free length of a test stream that early exit did not run
+DEFAULT_STEP_BUDGET = 20_000_000   # network-steps per call of advance (about 10 s on one core)
+
+
+def _train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+    """The CERG training step for either LSTM (compiled code only; chosen by the number of weight matrices)."""
+
+
+def _test_step(b, x, state_decay, state, weights, work, y):
+    """The CERG test step for either LSTM (compiled code only; chosen by the number of weight matrices)."""
+
+
+@overload(_train_step)
+def _choose_train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+    kernel = cerg_steps.train_step_net if len(weights) == 5 else cerg_steps.train_step_1997_net
+
+    def step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+        kernel(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y)
+    return step
+
+
+@overload(_test_step)
+def _choose_test_step(b, x, state_decay, state, weights, work, y):
+    kernel = cerg_steps.test_step_net if len(weights) == 5 else cerg_steps.test_step_1997_net
+
+    def step(b, x, state_decay, state, weights, work, y):
+        kernel(b, x, state_decay, state, weights, work, y)
+    return step
+
+
+@numba.njit(cache=True)
+def _zero(arrays):
+    for a in literal_unroll(arrays):
+        a.fill(0.0)
+
+
+@numba.njit(cache=True)
+def _correct(y, target, criterion, tolerance):
+    """The 0.49 rule for network 0 of ``y``/``target`` (criterion 0: abs, 1: sq, 2: mse; see protocol)."""
+    d = y.shape[1]
+    if criterion == 2:
+        total = 0.0
+        for m in range(d):
+            e = y[0, m] - target[0, m]
+            if m == 0:
+                total = e * e
+            else:
+                total = total + e * e
+        return total / d < tolerance
+    for m in range(d):
+        e = y[0, m] - target[0, m]
+        if criterion == 0:
+            if not abs(e) < tolerance:
+                return False
+        elif not e * e < tolerance:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _run_stream(training, rng_start, cap, alpha, alpha_decay, reset_strings, criterion,
+                tolerance, state_decay, state, weights, masks, traces, train_work, test_work, x, target, y,
+                symbol, next_state, forks, legal, start):
+    """One stream from the zero state: returns (error-free length, steps taken)."""
+    rng = np.uint64(rng_start)
+    _zero(state)
+    _zero(traces)
+    q = start
+    length = 0
+    steps = 0
+    while True:
+        if reset_strings and q == start and steps > 0:   # external reset: every embedded string from zero
+            _zero(state)
+            _zero(traces)
+        rng, sym, q = streams.next_symbol(rng, q, symbol, next_state, forks)
+        for m in range(x.shape[1]):
+            x[0, m] = 0.0
+        x[0, sym] = 1.0
+        for m in range(target.shape[1]):
+            target[0, m] = legal[q, m]
+        if training:
+            _train_step(0, x, target, alpha, state_decay, state, weights, masks, traces, train_work, y)
+            alpha *= alpha_decay
+        else:
+            _test_step(0, x, state_decay, state, weights, test_work, y)
+        steps += 1
+        if not _correct(y, target, criterion, tolerance):
+            return length, steps
+        length += 1
+        if length >= cap:
+            return length, steps
+
+
+@numba.njit(cache=True)
+def run_streams(state, weights, masks, traces, train_work, test_work, x, target, y,
+                symbol, next_state, forks, legal, start, bases, state_decay, alpha0, alpha_decay, reset_strings,
+                criterion, tolerance, streams_done, max_streams, n_test, train_cap, test_cap, full_test_every,
+                step_budget, train_len, train_steps, test_len, test_steps):
+    """Training streams ``streams_done + 1, ...``, each followed by its test, until the network is perfect, reaches
+    ``max_streams``, has used ``step_budget`` steps, or the output arrays (one row per stream) are full.
+
+    Returns (streams run, outcome code): NO_OUTCOME, PERFECT or LAST_STREAM.  A test not on the full-test schedule
+    stops at its first stream shorter than ``test_cap``; the streams it skips get length SKIPPED.
+    """
+    n = 0
+    used = 0
+    while n < train_len.size:
+        s = streams_done + n + 1
+        length, steps = _run_stream(True, streams.stream_start(bases[0], s, 0), train_cap,
+                                    alpha0, alpha_decay, reset_strings, criterion, tolerance, state_decay, state,
+                                    weights, masks, traces, train_work, test_work, x, target, y,
+                                    symbol, next_state, forks, legal, start)
+        train_len[n] = length
+        train_steps[n] = steps
+        used += steps
+        full = s % full_test_every == 0 or s == max_streams
+        capped = 0
+        spent = 0
+        for k in range(n_test):
+            length, steps = _run_stream(False, streams.stream_start(bases[1], s, k),
+                                        test_cap, 0.0, 1.0, reset_strings, criterion, tolerance, state_decay, state,
+                                        weights, masks, traces, train_work, test_work, x, target, y,
+                                        symbol, next_state, forks, legal, start)
+            test_len[n, k] = length
+            spent += steps
+            if length >= test_cap:
+                capped += 1
+            elif not full:   # exact early exit: this test cannot make the network perfect
+                for rest in range(k + 1, n_test):
+                    test_len[n, rest] = SKIPPED
+                break
+        test_steps[n] = spent
+        used += spent
+        n += 1
+        if capped == n_test:
+            return n, PERFECT
+        if s == max_streams:
+            return n, LAST_STREAM
+        if used >= step_budget:
+            break
+    return n, NO_OUTCOME
+
+
+WORKSPACES = {True: (rtrl_fused.train_step_workspace, rtrl_fused.test_step_workspace),
+              False: (rtrl_fused.train_step_1997_workspace, rtrl_fused.test_step_1997_workspace)}
+"""forget_gates -> the workspaces of the training and the test step."""
+TAIL = 100   # training-stream lengths kept per network
+
+
+@functools.lru_cache(maxsize=None)
+def _template(forget_gates, state_decay):
+    """A one-network LSTMNetwork of the CERG shape (building one evaluates the connectivity in SymPy: do it once)."""
+    return LSTMNetwork(**SIZES, batch=1, forget_gates=forget_gates, connectivity="cerg", state_decay=state_decay)
+
+
+def initial_weights(config, net):
+    """The paper's initial weights of network ``net`` (seeded by ``SeedSequence(seed, spawn_key=(net,))``)."""
+    fg, decay, _, _ = VARIANTS[config.variant]
+    one = _template(fg, decay)
+    one.initialise(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(net,))))
+    return {name: w[0].copy() for name, w in one.weights.items()}
+
+
+@dataclass
+class NetworkRun:
+    """One network between two training streams: its weights and its record so far (all a checkpoint holds)."""
+
+    net: int
+    weights: dict
+    streams: int = 0                 # training streams finished (each with its test)
+    train_steps: int = 0
+    test_steps: int = 0
+    test_streams: int = 0            # test streams run (early exit skips some)
+    outcome: str | None = None       # "perfect" / "good" / "rest" when finished
+    test_lengths: list = field(default_factory=list)        # error-free lengths of the last full test
+    mean_test_length: float | None = None                   # their mean
+    best_mean_test_length: float = 0.0                      # best mean over the full tests
+    first_good_stream: int | None = None                    # first full test whose mean exceeds good_threshold
+    curve: list = field(default_factory=list)               # [stream, mean test length] of every full test
+    train_lengths_tail: list = field(default_factory=list)  # error-free lengths of the last TAIL training streams
+    cpu_s: float = 0.0                                      # process CPU time spent on this network
+
+    @classmethod
+    def new(cls, config, net):
+        return cls(net=net, weights=initial_weights(config, net))
+
+    def record(self):
+        """The JSON-able record (everything but the weights)."""
+        d = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "weights"}
+        return d
+
+    def absorb(self, config, n, outcome, train_len, train_steps, test_len, test_steps):
+        """Fold the per-stream results of one :func:`run_streams` call into the record."""
+        ran = test_len[:n] != SKIPPED
+        self.train_steps += int(train_steps[:n].sum())
+        self.test_steps += int(test_steps[:n].sum())
+        self.test_streams += int(ran.sum())
+        for i in np.flatnonzero(ran.all(axis=1)):   # the full tests (on the schedule, or a perfect one)
+            lengths = test_len[i]
+            mean = float(np.mean(lengths))
+            stream = self.streams + int(i) + 1
+            self.test_lengths = [int(v) for v in lengths]
+            self.mean_test_length = mean
+            self.curve.append([stream, mean])
+            self.best_mean_test_length = max(self.best_mean_test_length, mean)
+            if mean > config.good_threshold and self.first_good_stream is None:
+                self.first_good_stream = stream
+        self.streams += int(n)
+        self.train_lengths_tail = (self.train_lengths_tail + [int(v) for v in train_len[:n]])[-TAIL:]
+        if outcome == PERFECT:
+            self.outcome = "perfect"
+        elif outcome == LAST_STREAM:
+            self.outcome = "good" if self.mean_test_length > config.good_threshold else "rest"
+
+
+class _Workspace:
+    """The arrays a network needs while it runs (rebuilt per call: cheap next to the work)."""
+
+    def __init__(self, config, weights):
+        fg, decay, reset, alpha_decay = VARIANTS[config.variant]
+        train_ws, test_ws = WORKSPACES[fg]
+        names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
+        mask = _template(fg, decay).masks
+        self.names = names
+        self.weights = tuple(np.ascontiguousarray(weights[n][None], dtype=np.float64) for n in names)
+        self.masks = tuple(np.ascontiguousarray(mask[n], dtype=np.float64) for n in names)
+        n_blk, d_blk = SIZES["n_blk"], SIZES["d_blk"]
+        n_src = self.weights[names.index("W_ig")].shape[-1]
+        state = [(n_blk, d_blk)] + [(n_blk,)] * (3 if fg else 2) + [(n_blk, d_blk)]   # s, (y_fg,) y_ig, y_og, y_c
+        self.state = tuple(np.zeros((1,) + s) for s in state)
+        self.traces = tuple(np.zeros((1, n_blk, d_blk, n_src)) for _ in range(3 if fg else 2))
+        self.train_work = train_ws(self.weights)
+        self.test_work = test_ws(self.weights)
+        self.x = np.zeros((1, SIZES["d_in"]))
+        self.target = np.zeros((1, SIZES["d_out"]))
+        self.y = np.zeros((1, SIZES["d_out"]))
+        auto = streams.Automaton(config.outer_be)
+        self.tables = auto.arrays()
+        self.params = (float(decay), float(config.alpha0), float(alpha_decay), bool(reset),
+                       CRITERIA.index(config.criterion), float(config.tolerance))
+
+
+def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=None):
+    """Run network ``run`` (a :class:`NetworkRun`) for about ``step_budget`` network-steps (always at least one
+    training stream and its test), stopping early when it finishes; return the new :class:`NetworkRun`.
+
+    The result depends on ``config`` and ``run`` alone: calling ``advance`` once with a large budget or many times
+    with small ones gives identical records and weights.  ``run`` itself is not changed.
+    """
+    config = config.validate()
+    if run.outcome is not None:
+        return run
+    t0 = time.process_time()
+    run = copy.deepcopy(run)
+    ws = _Workspace(config, run.weights)
+    bases = streams.stream_bases(config.seed, run.net)
+    chunk = max_streams_per_call or 4096
+    while run.outcome is None and step_budget > 0:
+        train_len = np.zeros(chunk, np.int64)
+        train_steps = np.zeros(chunk, np.int64)
+        test_len = np.full((chunk, config.n_test), SKIPPED, np.int64)
+        test_steps = np.zeros(chunk, np.int64)
+        n, outcome = run_streams(ws.state, ws.weights, ws.masks, ws.traces,
+                                 ws.train_work, ws.test_work, ws.x, ws.target, ws.y, *ws.tables, bases, *ws.params,
+                                 run.streams, config.max_streams, config.n_test, config.train_cap, config.test_cap,
+                                 config.full_test_every, step_budget, train_len, train_steps, test_len, test_steps)
+        step_budget -= int(train_steps[:n].sum() + test_steps[:n].sum())
+        run.absorb(config, n, outcome, train_len, train_steps, test_len, test_steps)
+        if max_streams_per_call:
+            break
+    run.weights = {name: w[0].copy() for name, w in zip(ws.names, ws.weights)}
+    run.cpu_s += time.process_time() - t0
+    return run
+
+
+def run_network(config, net, step_budget=DEFAULT_STEP_BUDGET):
+    """Network ``net`` of the run ``config``, from its initial weights to its outcome (in this process)."""
+    run = NetworkRun.new(config, net)
+    while run.outcome is None:
+        run = advance(config, run, step_budget)
+    return run

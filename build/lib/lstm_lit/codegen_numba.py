@@ -1,0 +1,341 @@
+"""Print the online training step (forward, traces, gradients, update) and the forward-only test step as explicit
+loops compiled by Numba.
+
+The statements are the same ones that :mod:`lstm_lit.codegen` prints as batched NumPy; here each becomes a loop
+nest over its free indices, for one network at a time, so a whole step is a single compiled call that updates
+states, traces and weights in place.  Nothing is derived here either.
+"""
+
+import math
+
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+from .connectivity import CERG_SIZES, weight_shapes
+from .symbolic import model, rtrl
+from .symbolic.activations import sigmoid
+from .symbolic.model import CellColumns, Concat, Define
+
+EXP_DEGREE = 13
+LN2_HI = 0.6931471803691238   # fdlibm's ln2_hi (low bits zero): k * LN2_HI is exact for |k| < 2^11
+SIZE_OF_AXIS = {"in": "d_in", "blk": "n_blk", "cell": "d_blk", "out": "d_out", "src": "n_src", "osrc": "n_osrc"}
+
+
+class ScalarPrinter(PythonCodePrinter):
+    """Prints one element of an index-form expression; arrays are looked up through ``self.ref``."""
+
+    def __init__(self, ref):
+        super().__init__({"fully_qualified_modules": False, "standard": "python3"})
+        self.ref = ref
+
+    def _print_Indexed(self, expr):
+        return self.ref(str(expr.base.label), [self._print(ix) for ix in expr.indices])
+
+    def _print_sigmoid(self, expr):
+        return f"_sigmoid({self._print(expr.args[0])})"
+
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp.is_Integer and 1 < expr.exp <= 3:
+            base = self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE["Mul"])
+            return "*".join([base] * int(expr.exp))
+        return super()._print_Pow(expr, rational)
+
+
+class FusedStep:
+    """Collects the statements of one step and prints them as Numba functions.
+
+    ``training=True``: the online step (forward pass, traces, gradients, equation (16)); ``training=False``: the
+    forward pass alone, the step a network takes while it is tested (no traces, no gradients, no update).  Both
+    print the forward statements identically, so a test step gives bit for bit the outputs of a training step at
+    learning rate 0.
+
+    Three functions are printed per step:
+
+    * ``<name>_workspace(weights)``: the scratch arrays of one network, allocated once;
+    * ``<name>_net(b, ...)``: one step of network ``b`` of batched arrays, all in place, with the arrays grouped
+      into tuples (state, weights, masks, traces, workspace).  The forget-gate and the 1997 versions take the
+      same arguments, so one compiled loop (:mod:`lstm_lit.cerg.engine`) can drive either;
+    * ``<name>(...)``: the batched step over all networks (flat arguments), allocating its workspace.
+    """
+
+    def __init__(self, forget_gates=True, training=True, sizes=None):
+        self.fg, self.training, self.sizes = forget_gates, training, sizes
+        fw = model.forward_equations(forget_gates)
+        self.state = ["s"] + (["y_fg"] if forget_gates else []) + ["y_ig", "y_og", "y_c"]
+        self.weights = (["W_fg"] if forget_gates else []) + ["W_ig", "W_og", "W_c", "W_out"]
+        if training:
+            tr = rtrl.trace_equations(forget_gates)
+            gr = rtrl.gradient_equations(forget_gates)
+            up = rtrl.update_equations(forget_gates)
+            self.statements = fw.statements + tr.statements + gr.statements + up.statements
+            assert list(up.inputs[: len(up.statements)]) == self.weights
+            self.traces = [n for n in tr.inputs if n.startswith("e_")]
+        else:
+            self.statements = list(fw.statements)
+            self.traces = []
+        # in place: traces and weights are overwritten by their new values; the state is copied at the end
+        self.in_place = {n + "_next": n for n in self.traces} | {n + "_new": n for n in self.weights}
+        self.masks = ["mask_" + w for w in self.weights] if training else []
+        self.batched = (["x", "target", "y_out"] + [n + "_prev" for n in self.state] + self.weights + self.traces)
+        suffix = "" if forget_gates else "_1997"
+        self.name = ("train_step" if training else "test_step") + suffix
+        self.lines = []
+
+    # array references ---------------------------------------------------------------------------------
+    def ref(self, name, idx):
+        name = self.in_place.get(name, name)
+        if name == "W_out_c":  # the columns of W_out that read the cells
+            m_, k_, i_ = idx
+            return f"W_out[b, {m_}, n_osrc - n_blk * d_blk + ({k_}) * d_blk + {i_}]"
+        if name in self.batched:
+            return f"{name}[b, {', '.join(idx)}]"
+        return f"{name}[{', '.join(idx)}]"
+
+    def emit(self, depth, text):
+        self.lines.append("    " * depth + text)
+
+    def scratch_arrays(self):
+        """Per-network scratch for every computed array that is not written in place."""
+        seen = []
+        for st in self.statements:
+            name = st.target
+            if isinstance(st, CellColumns) or name in self.in_place or name in seen:
+                continue
+            seen.append(name)
+        return seen
+
+    def size(self, name):
+        axes = model.ARRAYS[self.in_place.get(name, name)].axes
+        return [SIZE_OF_AXIS[a] for a in axes]
+
+    # statements ---------------------------------------------------------------------------------------
+    def concat(self, st, depth):
+        self.emit(depth, "o = 0")
+        for name, _ in st.segments:
+            if name == "one":
+                self.emit(depth, f"{st.target}[o] = 1.0")
+                self.emit(depth, "o += 1")
+                continue
+            dims = self.size(name)
+            loops = [f"a{n}" for n in range(len(dims))]
+            for n, (v, d) in enumerate(zip(loops, dims)):
+                self.emit(depth + n, f"for {v} in range({d}):")
+            flat = loops[0] if len(loops) == 1 else f"{loops[0]} * {dims[1]} + {loops[1]}"
+            self.emit(depth + len(loops), f"{st.target}[o + {flat}] = {self.ref(name, loops)}")
+            self.emit(depth, f"o += {' * '.join(dims)}")
+
+    def define(self, st, depth):
+        printer = ScalarPrinter(self.ref)
+        target = st.target
+        dims = self.size(target)
+        free = [str(ix) for ix in st.indices]
+        rhs = st.rhs
+        for n, (v, d) in enumerate(zip(free, dims)):
+            self.emit(depth + n, f"for {v} in range({d}):")
+        inner = depth + len(free)
+        for a, s in enumerate(sorted(rhs.atoms(sp.Sum), key=str)):
+            acc = sp.Symbol(f"acc{a}")
+            self.emit(inner, f"{acc} = 0.0")
+            for n, (v, lo, hi) in enumerate(s.limits):
+                self.emit(inner + n, f"for {v} in range({printer.doprint(lo)}, {printer.doprint(hi + 1)}):")
+            self.emit(inner + len(s.limits), f"{acc} += {printer.doprint(s.function)}")
+            rhs = rhs.subs(s, acc)
+        self.emit(inner, f"{self.ref(target, free)} = {printer.doprint(rhs)}")
+
+    def _sizes(self, depth):
+        if self.sizes:   # fixed sizes: every loop bound is a constant that the compiler can unroll
+            shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
+            self.emit(depth, f"d_in = {self.sizes['d_in']}")
+            self.emit(depth, f"n_blk, d_blk = {self.sizes['n_blk']}, {self.sizes['d_blk']}")
+            self.emit(depth, f"d_out, n_osrc = {shapes['W_out'][0]}, {shapes['W_out'][1]}")
+            self.emit(depth, f"n_src = {shapes['W_ig'][1]}")
+            return
+        self.emit(depth, "d_in = x.shape[1]")
+        self.emit(depth, "n_blk, d_blk = s_prev.shape[1], s_prev.shape[2]")
+        self.emit(depth, "d_out, n_osrc = W_out.shape[1], W_out.shape[2]")
+        self.emit(depth, "n_src = W_ig.shape[2]")
+
+    def _tuple(self, names):
+        return f"({', '.join(names)},)" if names else "()"
+
+    def _net_args(self):
+        args = ["b", "x"] + (["target", "learning_rate"] if self.training else []) + ["state_decay", "state",
+                                                                                      "weights"]
+        return args + (["masks", "traces"] if self.training else []) + ["work", "y_out"]
+
+    def workspace_source(self):
+        self.lines = []
+        self.emit(0, "@numba.njit(cache=True)")
+        self.emit(0, f"def {self.name}_workspace(weights):")
+        self.emit(1, f'"""Scratch arrays of one network for :func:`{self.name}_net` (allocate once, reuse)."""')
+        self.emit(1, f"{', '.join(self.weights)}, = weights")
+        self.emit(1, "n_blk, n_src = W_ig.shape[1], W_ig.shape[2]")
+        self.emit(1, "d_blk = W_c.shape[2]")
+        self.emit(1, "d_out, n_osrc = W_out.shape[1], W_out.shape[2]")
+        self.emit(1, "return (")
+        for name in self.scratch_arrays():
+            self.emit(2, f"numpy.empty(({', '.join(self.size(name))},)),  # {name}")
+        self.emit(1, ")")
+        return "\n".join(self.lines) + "\n"
+
+    def net_source(self, doc):
+        self.lines = []
+        self.emit(0, "@numba.njit(cache=True, error_model=\"numpy\")")
+        self.emit(0, f"def {self.name}_net({', '.join(self._net_args())}):")
+        self.emit(1, f'"""{doc}"""')
+        self.emit(1, f"{', '.join(n + '_prev' for n in self.state)}, = state")
+        self.emit(1, f"{', '.join(self.weights)}, = weights")
+        if self.training:
+            self.emit(1, f"{', '.join(self.masks)}, = masks")
+            self.emit(1, f"{', '.join(self.traces)}, = traces")
+        self.emit(1, f"{', '.join(self.scratch_arrays())}, = work")
+        self._sizes(1)
+        for st in self.statements:
+            if isinstance(st, Concat):
+                self.concat(st, 1)
+            elif isinstance(st, Define):
+                self.define(st, 1)
+        for name in self.state:  # the new state becomes the state of the next step
+            dims = self.size(name)
+            loops = [f"a{n}" for n in range(len(dims))]
+            for n, (v, d) in enumerate(zip(loops, dims)):
+                self.emit(1 + n, f"for {v} in range({d}):")
+            self.emit(1 + len(loops), f"{name}_prev[b, {', '.join(loops)}] = {name}[{', '.join(loops)}]")
+        self.emit(1, "for a0 in range(d_out):")
+        self.emit(2, "y_out[b, a0] = y[a0]")
+        return "\n".join(self.lines) + "\n"
+
+    def batched_source(self, doc):
+        state = [n + "_prev" for n in self.state]
+        args = (["x"] + (["target", "learning_rate"] if self.training else []) + state + self.weights
+                + self.masks + self.traces + ([] if self.fg else ["state_decay"]) + ["y_out"])
+        self.lines = []
+        self.emit(0, "@numba.njit(cache=True, error_model=\"numpy\")")
+        self.emit(0, f"def {self.name}({', '.join(args)}):")
+        self.emit(1, f'"""{doc}"""')
+        self.emit(1, f"weights = {self._tuple(self.weights)}")
+        self.emit(1, f"work = {self.name}_workspace(weights)")
+        call = ["b", "x"] + (["target", "learning_rate[b]"] if self.training else [])
+        call += ["1.0" if self.fg else "state_decay", self._tuple(state), "weights"]
+        call += [self._tuple(self.masks), self._tuple(self.traces)] if self.training else []
+        self.emit(1, "for b in range(x.shape[0]):")
+        self.emit(2, f"{self.name}_net({', '.join(call + ['work', 'y_out'])})")
+        return "\n".join(self.lines) + "\n"
+
+
+TRAIN_DOC = ("One online step of B networks{}: forward pass, trace update, gradients and equation (16), all in "
+             "place.\n\n"
+             "    States (``*_prev``), traces (``e_*``) and weights are overwritten with their values after the step;\n"
+             "    the outputs y(t+1) (before the weight update) are written to ``y_out`` (shape (B, d_out)).")
+TEST_DOC = ("One forward step of B networks{} (a test step: no traces, no gradients, no update).\n\n"
+            "    States (``*_prev``) are overwritten with their values after the step; the outputs y(t+1) are written\n"
+            "    to ``y_out`` (shape (B, d_out)).")
+NET_DOC = ("{} of network ``b`` alone{}, in place (see :func:`{}`).\n\n"
+           "    ``state``, ``weights``{} and ``work`` are tuples of arrays; ``state_decay`` is the factor on s(t) of\n"
+           "    the 1997 LSTM{}.")
+
+
+def exp_coefficients(degree=EXP_DEGREE):
+    """Taylor coefficients 1/n! of e^r, n = 0 .. degree, as the nearest doubles."""
+    return [float(sp.Rational(1, sp.factorial(n))) for n in range(degree + 1)]
+
+
+def estrin(coefficients, r="r"):
+    """Python source of sum_n c_n r^n by Estrin's scheme (pairs, then pairs of pairs...): depth log2(n) instead of
+    Horner's n, so independent evaluations overlap in the CPU.  Returns (lines defining the powers, expression)."""
+    terms = [repr(c) for c in coefficients]
+    power, lines, level = r, [], 0
+    while len(terms) > 1:
+        if level:
+            name = f"{r}{2 ** level}"
+            lines.append(f"{name} = {power} * {power}")
+            power = name
+        paired = [f"({terms[n]} + {terms[n + 1]} * {power})" for n in range(0, len(terms) - 1, 2)]
+        terms = paired + ([terms[-1]] if len(terms) % 2 else [])
+        level += 1
+    return lines, terms[0]
+
+
+def sigmoid_source():
+    """The compiled sigmoid, in IEEE-754 basic operations only (no ``exp``/``tanh`` from the system's libm).
+
+    sigma(z) = 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) for z < 0 (identities proved here), so only e^x for
+    x <= 0 is needed: x = k ln2 + r with |r| <= ln2/2 (Cody & Waite's two-part ln2, so k ln2_hi is exact), e^r by its
+    Taylor polynomial of degree 13 (truncation error below 5e-18) by Estrin's scheme, times 2^k from a table.  Additions,
+    multiplications and divisions are correctly rounded on every IEEE machine and nothing here may be reordered (no
+    ``fastmath``), so every CPU computes the same bits; the libm's ``exp`` and ``tanh`` differ in the last bit between
+    CPUs and library versions.  ``tests/test_engine.py`` bounds the error against ``math.exp``.
+    """
+    z = sp.Symbol("z")
+    assert sp.simplify((sigmoid(z) - 1 / (1 + sp.exp(-z))).rewrite(sp.exp)) == 0
+    assert sp.simplify((sigmoid(z) - sp.exp(z) / (1 + sp.exp(z))).rewrite(sp.exp)) == 0
+    ln2 = sp.log(2).evalf(40)
+    ln2_hi = LN2_HI
+    ln2_lo = float(sp.Float(ln2 - sp.Rational(ln2_hi), 40))
+    powers, poly = estrin(exp_coefficients())
+    body = powers + [f"p = {poly}"]
+    lines = [
+        "_POW2 = numpy.array([2.0 ** -n for n in range(1076)])  # 2^-n, exact (down to the smallest subnormal)",
+        "",
+        "",
+        "@numba.njit(cache=True, inline=\"always\")",
+        "def _exp_nonpositive(x):",
+        '    """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""',
+        "    if x < -745.2:",
+        "        return 0.0",
+        "    if x != x:",
+        "        return x  # NaN in, NaN out",
+        f"    k = math.floor(x * {1 / math.log(2)!r} + 0.5)",
+        f"    r = (x - k * {ln2_hi!r}) - k * {ln2_lo!r}",
+        *("    " + line for line in body),
+        "    return p * _POW2[int(-k)]",
+        "",
+        "",
+        "@numba.njit(cache=True, inline=\"always\")",
+        "def _sigmoid(z):",
+        '    """Logistic sigmoid: 1 / (1 + e^-z) for z >= 0, e^z * (1 / (1 + e^z)) below; finite for any z."""',
+        "    e = _exp_nonpositive(-abs(z))",
+        "    d = 1.0 / (1.0 + e)",
+        "    return d if z >= 0.0 else e * d  # a select, not a branch: the sign of z is unpredictable",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def module_source(header):
+    parts = [header, '"""Compiled steps: the statements of lstm_lit.symbolic printed as loops for Numba.\n\n'
+             "No kernel is compiled with ``fastmath``, and the sigmoid uses no libm function: a network's run gives\n"
+             "the same bits on every machine, whatever its vector width.\n"
+             '"""\n',
+             "import math\n", "import numba", "import numpy\n", "", sigmoid_source()]
+    for training in (True, False):
+        for fg in (True, False):
+            step = FusedStep(fg, training)
+            which = "" if fg else " of the 1997 LSTM (``state_decay`` on s(t))"
+            net_doc = NET_DOC.format("One online step" if training else "One forward step",
+                                     "" if fg else " (1997 LSTM)", step.name,
+                                     ", ``masks``, ``traces``" if training else "",
+                                     " (unused here: the forget gate takes its place)" if fg else "")
+            parts += ["", step.workspace_source(), "", step.net_source(net_doc), "",
+                      step.batched_source((TRAIN_DOC if training else TEST_DOC).format(which))]
+    return "\n".join(parts)
+
+
+def cerg_module_source(header, sizes=CERG_SIZES):
+    """The per-network steps again, with the sizes of the CERG network fixed (``d_in, n_blk, d_blk, d_out`` =
+    7, 4, 2, 7): the same statements and the same order of every operation, so the same bits as the general
+    kernels, but every loop bound is a constant and the compiler unrolls the small loops."""
+    parts = [header, '"""Steps of the CERG network (sizes fixed at {d_in} inputs, {n_blk} blocks of {d_blk} cells, '
+             '{d_out} outputs),\nprinted from the same statements as lstm_lit.generated.rtrl_fused.\n\n'
+             'The bits are those of the general kernels; the constant sizes let the compiler unroll every small loop.'
+             '\n"""\n'.format(**sizes),
+             "import math\n", "import numba", "import numpy\n", "", sigmoid_source()]
+    for training in (True, False):
+        for fg in (True, False):
+            step = FusedStep(fg, training, sizes=sizes)
+            doc = NET_DOC.format("One online step" if training else "One forward step",
+                                 "" if fg else " (1997 LSTM)", "lstm_lit.generated.rtrl_fused." + step.name,
+                                 ", ``masks``, ``traces``" if training else "",
+                                 " (unused here: the forget gate takes its place)" if fg else "")
+            parts += ["", step.net_source(doc)]
+    return "\n".join(parts)
