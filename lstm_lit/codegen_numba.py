@@ -6,6 +6,7 @@ nest over its free indices, for one network at a time, so a whole step is a sing
 states, traces and weights in place.  Nothing is derived here either.
 """
 
+import itertools
 import math
 
 import sympy as sp
@@ -131,6 +132,8 @@ class FusedStep:
         dims = self.size(target)
         free = [str(ix) for ix in st.indices]
         rhs = st.rhs
+        if self.sizes and isinstance(rhs, sp.Sum) and len(rhs.limits) == 1 and self.interleave(st, printer, free, depth):
+            return
         for n, (v, d) in enumerate(zip(free, dims)):
             self.emit(depth + n, f"for {v} in range({d}):")
         inner = depth + len(free)
@@ -142,6 +145,30 @@ class FusedStep:
             self.emit(inner + len(s.limits), f"{acc} += {printer.doprint(s.function)}")
             rhs = rhs.subs(s, acc)
         self.emit(inner, f"{self.ref(target, free)} = {printer.doprint(rhs)}")
+
+    def interleave(self, st, printer, free, depth, max_elements=8):
+        """With fixed sizes, a dot product of a few elements is printed with one accumulator per element, all updated
+        in the same pass over the summation index: each element is still summed from 0.0 in the order j = lo, lo+1,
+        ..., so the bits are those of the plain loop nest, but the elements' additions no longer wait for each other.
+        Returns False (and prints nothing) when there are too many elements or too few terms."""
+        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
+        by_name = dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1])
+        ranges = [by_name[d] for d in self.size(st.target)]
+        (v, lo, hi), = st.rhs.limits
+        n_terms = int((hi - lo + 1).subs({getattr(model, k): n for k, n in self.sizes.items()}))
+        elements = list(itertools.product(*(range(r) for r in ranges)))
+        if not 1 < len(elements) <= max_elements or n_terms < 8:
+            return False
+        accs = [f"acc_{'_'.join(map(str, e))}" for e in elements]
+        for a in accs:
+            self.emit(depth, f"{a} = 0.0")
+        self.emit(depth, f"for {v} in range({printer.doprint(lo)}, {printer.doprint(hi + 1)}):")
+        for a, e in zip(accs, elements):
+            term = st.rhs.function.subs(dict(zip(st.indices, e)), simultaneous=True)
+            self.emit(depth + 1, f"{a} += {printer.doprint(term)}")
+        for a, e in zip(accs, elements):
+            self.emit(depth, f"{self.ref(st.target, [str(i) for i in e])} = {a}")
+        return True
 
     def _sizes(self, depth):
         if self.sizes:   # fixed sizes: every loop bound is a constant that the compiler can unroll

@@ -74,33 +74,76 @@ def train_step_net(b, x, target, learning_rate, state_decay, state, weights, mas
         for a1 in range(d_blk):
             x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
     o += n_blk * d_blk
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_fg[b, k, j]*x_tilde[j]
-        z_fg[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_fg[b, 0, j]*x_tilde[j]
+        acc_1 += W_fg[b, 1, j]*x_tilde[j]
+        acc_2 += W_fg[b, 2, j]*x_tilde[j]
+        acc_3 += W_fg[b, 3, j]*x_tilde[j]
+    z_fg[0] = acc_0
+    z_fg[1] = acc_1
+    z_fg[2] = acc_2
+    z_fg[3] = acc_3
     for k in range(n_blk):
         y_fg[k] = _sigmoid(z_fg[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_ig[b, k, j]*x_tilde[j]
-        z_ig[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_ig[b, 0, j]*x_tilde[j]
+        acc_1 += W_ig[b, 1, j]*x_tilde[j]
+        acc_2 += W_ig[b, 2, j]*x_tilde[j]
+        acc_3 += W_ig[b, 3, j]*x_tilde[j]
+    z_ig[0] = acc_0
+    z_ig[1] = acc_1
+    z_ig[2] = acc_2
+    z_ig[3] = acc_3
     for k in range(n_blk):
         y_ig[k] = _sigmoid(z_ig[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_og[b, k, j]*x_tilde[j]
-        z_og[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_og[b, 0, j]*x_tilde[j]
+        acc_1 += W_og[b, 1, j]*x_tilde[j]
+        acc_2 += W_og[b, 2, j]*x_tilde[j]
+        acc_3 += W_og[b, 3, j]*x_tilde[j]
+    z_og[0] = acc_0
+    z_og[1] = acc_1
+    z_og[2] = acc_2
+    z_og[3] = acc_3
     for k in range(n_blk):
         y_og[k] = _sigmoid(z_og[k])
-    for k in range(n_blk):
-        for i in range(d_blk):
-            acc0 = 0.0
-            for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-                acc0 += W_c[b, k, i, j]*x_tilde[j]
-            z_c[k, i] = acc0
+    acc_0_0 = 0.0
+    acc_0_1 = 0.0
+    acc_1_0 = 0.0
+    acc_1_1 = 0.0
+    acc_2_0 = 0.0
+    acc_2_1 = 0.0
+    acc_3_0 = 0.0
+    acc_3_1 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
+        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
+        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
+        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
+        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
+        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
+        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
+        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
+    z_c[0, 0] = acc_0_0
+    z_c[0, 1] = acc_0_1
+    z_c[1, 0] = acc_1_0
+    z_c[1, 1] = acc_1_1
+    z_c[2, 0] = acc_2_0
+    z_c[2, 1] = acc_2_1
+    z_c[3, 0] = acc_3_0
+    z_c[3, 1] = acc_3_1
     for k in range(n_blk):
         for i in range(d_blk):
             s[k, i] = (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k] + s_prev[b, k, i]*y_fg[k]
@@ -117,11 +160,28 @@ def train_step_net(b, x, target, learning_rate, state_decay, state, weights, mas
         for a1 in range(d_blk):
             x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
     o += n_blk * d_blk
-    for m in range(d_out):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 1):
-            acc0 += W_out[b, m, j]*x_out[j]
-        z_out[m] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    acc_4 = 0.0
+    acc_5 = 0.0
+    acc_6 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 1):
+        acc_0 += W_out[b, 0, j]*x_out[j]
+        acc_1 += W_out[b, 1, j]*x_out[j]
+        acc_2 += W_out[b, 2, j]*x_out[j]
+        acc_3 += W_out[b, 3, j]*x_out[j]
+        acc_4 += W_out[b, 4, j]*x_out[j]
+        acc_5 += W_out[b, 5, j]*x_out[j]
+        acc_6 += W_out[b, 6, j]*x_out[j]
+    z_out[0] = acc_0
+    z_out[1] = acc_1
+    z_out[2] = acc_2
+    z_out[3] = acc_3
+    z_out[4] = acc_4
+    z_out[5] = acc_5
+    z_out[6] = acc_6
     for m in range(d_out):
         y[m] = _sigmoid(z_out[m])
     for k in range(n_blk):
@@ -249,26 +309,61 @@ def train_step_1997_net(b, x, target, learning_rate, state_decay, state, weights
         for a1 in range(d_blk):
             x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
     o += n_blk * d_blk
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-            acc0 += W_ig[b, k, j]*x_tilde[j]
-        z_ig[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0 += W_ig[b, 0, j]*x_tilde[j]
+        acc_1 += W_ig[b, 1, j]*x_tilde[j]
+        acc_2 += W_ig[b, 2, j]*x_tilde[j]
+        acc_3 += W_ig[b, 3, j]*x_tilde[j]
+    z_ig[0] = acc_0
+    z_ig[1] = acc_1
+    z_ig[2] = acc_2
+    z_ig[3] = acc_3
     for k in range(n_blk):
         y_ig[k] = _sigmoid(z_ig[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-            acc0 += W_og[b, k, j]*x_tilde[j]
-        z_og[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0 += W_og[b, 0, j]*x_tilde[j]
+        acc_1 += W_og[b, 1, j]*x_tilde[j]
+        acc_2 += W_og[b, 2, j]*x_tilde[j]
+        acc_3 += W_og[b, 3, j]*x_tilde[j]
+    z_og[0] = acc_0
+    z_og[1] = acc_1
+    z_og[2] = acc_2
+    z_og[3] = acc_3
     for k in range(n_blk):
         y_og[k] = _sigmoid(z_og[k])
-    for k in range(n_blk):
-        for i in range(d_blk):
-            acc0 = 0.0
-            for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-                acc0 += W_c[b, k, i, j]*x_tilde[j]
-            z_c[k, i] = acc0
+    acc_0_0 = 0.0
+    acc_0_1 = 0.0
+    acc_1_0 = 0.0
+    acc_1_1 = 0.0
+    acc_2_0 = 0.0
+    acc_2_1 = 0.0
+    acc_3_0 = 0.0
+    acc_3_1 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
+        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
+        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
+        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
+        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
+        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
+        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
+        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
+    z_c[0, 0] = acc_0_0
+    z_c[0, 1] = acc_0_1
+    z_c[1, 0] = acc_1_0
+    z_c[1, 1] = acc_1_1
+    z_c[2, 0] = acc_2_0
+    z_c[2, 1] = acc_2_1
+    z_c[3, 0] = acc_3_0
+    z_c[3, 1] = acc_3_1
     for k in range(n_blk):
         for i in range(d_blk):
             s[k, i] = state_decay*s_prev[b, k, i] + (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k]
@@ -285,11 +380,28 @@ def train_step_1997_net(b, x, target, learning_rate, state_decay, state, weights
         for a1 in range(d_blk):
             x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
     o += n_blk * d_blk
-    for m in range(d_out):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 1):
-            acc0 += W_out[b, m, j]*x_out[j]
-        z_out[m] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    acc_4 = 0.0
+    acc_5 = 0.0
+    acc_6 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 1):
+        acc_0 += W_out[b, 0, j]*x_out[j]
+        acc_1 += W_out[b, 1, j]*x_out[j]
+        acc_2 += W_out[b, 2, j]*x_out[j]
+        acc_3 += W_out[b, 3, j]*x_out[j]
+        acc_4 += W_out[b, 4, j]*x_out[j]
+        acc_5 += W_out[b, 5, j]*x_out[j]
+        acc_6 += W_out[b, 6, j]*x_out[j]
+    z_out[0] = acc_0
+    z_out[1] = acc_1
+    z_out[2] = acc_2
+    z_out[3] = acc_3
+    z_out[4] = acc_4
+    z_out[5] = acc_5
+    z_out[6] = acc_6
     for m in range(d_out):
         y[m] = _sigmoid(z_out[m])
     for k in range(n_blk):
@@ -400,33 +512,76 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
         for a1 in range(d_blk):
             x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
     o += n_blk * d_blk
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_fg[b, k, j]*x_tilde[j]
-        z_fg[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_fg[b, 0, j]*x_tilde[j]
+        acc_1 += W_fg[b, 1, j]*x_tilde[j]
+        acc_2 += W_fg[b, 2, j]*x_tilde[j]
+        acc_3 += W_fg[b, 3, j]*x_tilde[j]
+    z_fg[0] = acc_0
+    z_fg[1] = acc_1
+    z_fg[2] = acc_2
+    z_fg[3] = acc_3
     for k in range(n_blk):
         y_fg[k] = _sigmoid(z_fg[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_ig[b, k, j]*x_tilde[j]
-        z_ig[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_ig[b, 0, j]*x_tilde[j]
+        acc_1 += W_ig[b, 1, j]*x_tilde[j]
+        acc_2 += W_ig[b, 2, j]*x_tilde[j]
+        acc_3 += W_ig[b, 3, j]*x_tilde[j]
+    z_ig[0] = acc_0
+    z_ig[1] = acc_1
+    z_ig[2] = acc_2
+    z_ig[3] = acc_3
     for k in range(n_blk):
         y_ig[k] = _sigmoid(z_ig[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-            acc0 += W_og[b, k, j]*x_tilde[j]
-        z_og[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0 += W_og[b, 0, j]*x_tilde[j]
+        acc_1 += W_og[b, 1, j]*x_tilde[j]
+        acc_2 += W_og[b, 2, j]*x_tilde[j]
+        acc_3 += W_og[b, 3, j]*x_tilde[j]
+    z_og[0] = acc_0
+    z_og[1] = acc_1
+    z_og[2] = acc_2
+    z_og[3] = acc_3
     for k in range(n_blk):
         y_og[k] = _sigmoid(z_og[k])
-    for k in range(n_blk):
-        for i in range(d_blk):
-            acc0 = 0.0
-            for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-                acc0 += W_c[b, k, i, j]*x_tilde[j]
-            z_c[k, i] = acc0
+    acc_0_0 = 0.0
+    acc_0_1 = 0.0
+    acc_1_0 = 0.0
+    acc_1_1 = 0.0
+    acc_2_0 = 0.0
+    acc_2_1 = 0.0
+    acc_3_0 = 0.0
+    acc_3_1 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
+        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
+        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
+        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
+        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
+        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
+        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
+        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
+        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
+    z_c[0, 0] = acc_0_0
+    z_c[0, 1] = acc_0_1
+    z_c[1, 0] = acc_1_0
+    z_c[1, 1] = acc_1_1
+    z_c[2, 0] = acc_2_0
+    z_c[2, 1] = acc_2_1
+    z_c[3, 0] = acc_3_0
+    z_c[3, 1] = acc_3_1
     for k in range(n_blk):
         for i in range(d_blk):
             s[k, i] = (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k] + s_prev[b, k, i]*y_fg[k]
@@ -443,11 +598,28 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
         for a1 in range(d_blk):
             x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
     o += n_blk * d_blk
-    for m in range(d_out):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 1):
-            acc0 += W_out[b, m, j]*x_out[j]
-        z_out[m] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    acc_4 = 0.0
+    acc_5 = 0.0
+    acc_6 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 1):
+        acc_0 += W_out[b, 0, j]*x_out[j]
+        acc_1 += W_out[b, 1, j]*x_out[j]
+        acc_2 += W_out[b, 2, j]*x_out[j]
+        acc_3 += W_out[b, 3, j]*x_out[j]
+        acc_4 += W_out[b, 4, j]*x_out[j]
+        acc_5 += W_out[b, 5, j]*x_out[j]
+        acc_6 += W_out[b, 6, j]*x_out[j]
+    z_out[0] = acc_0
+    z_out[1] = acc_1
+    z_out[2] = acc_2
+    z_out[3] = acc_3
+    z_out[4] = acc_4
+    z_out[5] = acc_5
+    z_out[6] = acc_6
     for m in range(d_out):
         y[m] = _sigmoid(z_out[m])
     for a0 in range(n_blk):
@@ -495,26 +667,61 @@ def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
         for a1 in range(d_blk):
             x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
     o += n_blk * d_blk
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-            acc0 += W_ig[b, k, j]*x_tilde[j]
-        z_ig[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0 += W_ig[b, 0, j]*x_tilde[j]
+        acc_1 += W_ig[b, 1, j]*x_tilde[j]
+        acc_2 += W_ig[b, 2, j]*x_tilde[j]
+        acc_3 += W_ig[b, 3, j]*x_tilde[j]
+    z_ig[0] = acc_0
+    z_ig[1] = acc_1
+    z_ig[2] = acc_2
+    z_ig[3] = acc_3
     for k in range(n_blk):
         y_ig[k] = _sigmoid(z_ig[k])
-    for k in range(n_blk):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-            acc0 += W_og[b, k, j]*x_tilde[j]
-        z_og[k] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0 += W_og[b, 0, j]*x_tilde[j]
+        acc_1 += W_og[b, 1, j]*x_tilde[j]
+        acc_2 += W_og[b, 2, j]*x_tilde[j]
+        acc_3 += W_og[b, 3, j]*x_tilde[j]
+    z_og[0] = acc_0
+    z_og[1] = acc_1
+    z_og[2] = acc_2
+    z_og[3] = acc_3
     for k in range(n_blk):
         y_og[k] = _sigmoid(z_og[k])
-    for k in range(n_blk):
-        for i in range(d_blk):
-            acc0 = 0.0
-            for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-                acc0 += W_c[b, k, i, j]*x_tilde[j]
-            z_c[k, i] = acc0
+    acc_0_0 = 0.0
+    acc_0_1 = 0.0
+    acc_1_0 = 0.0
+    acc_1_1 = 0.0
+    acc_2_0 = 0.0
+    acc_2_1 = 0.0
+    acc_3_0 = 0.0
+    acc_3_1 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
+        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
+        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
+        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
+        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
+        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
+        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
+        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
+        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
+    z_c[0, 0] = acc_0_0
+    z_c[0, 1] = acc_0_1
+    z_c[1, 0] = acc_1_0
+    z_c[1, 1] = acc_1_1
+    z_c[2, 0] = acc_2_0
+    z_c[2, 1] = acc_2_1
+    z_c[3, 0] = acc_3_0
+    z_c[3, 1] = acc_3_1
     for k in range(n_blk):
         for i in range(d_blk):
             s[k, i] = state_decay*s_prev[b, k, i] + (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k]
@@ -531,11 +738,28 @@ def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
         for a1 in range(d_blk):
             x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
     o += n_blk * d_blk
-    for m in range(d_out):
-        acc0 = 0.0
-        for j in range(0, d_blk*n_blk + d_in + 1):
-            acc0 += W_out[b, m, j]*x_out[j]
-        z_out[m] = acc0
+    acc_0 = 0.0
+    acc_1 = 0.0
+    acc_2 = 0.0
+    acc_3 = 0.0
+    acc_4 = 0.0
+    acc_5 = 0.0
+    acc_6 = 0.0
+    for j in range(0, d_blk*n_blk + d_in + 1):
+        acc_0 += W_out[b, 0, j]*x_out[j]
+        acc_1 += W_out[b, 1, j]*x_out[j]
+        acc_2 += W_out[b, 2, j]*x_out[j]
+        acc_3 += W_out[b, 3, j]*x_out[j]
+        acc_4 += W_out[b, 4, j]*x_out[j]
+        acc_5 += W_out[b, 5, j]*x_out[j]
+        acc_6 += W_out[b, 6, j]*x_out[j]
+    z_out[0] = acc_0
+    z_out[1] = acc_1
+    z_out[2] = acc_2
+    z_out[3] = acc_3
+    z_out[4] = acc_4
+    z_out[5] = acc_5
+    z_out[6] = acc_6
     for m in range(d_out):
         y[m] = _sigmoid(z_out[m])
     for a0 in range(n_blk):
