@@ -76,7 +76,7 @@ def step_costs(n=200_000):
         args = (st.indices, st.targets, ws.state, ws.weights, ws.masks, ws.traces, ws.train_work, ws.test_work,
                 ws.x, ws.target, ws.y)
         _steps(train, 10, *args)
-        best = min(_timed(lambda: _steps(train, n, *args))[1] for _ in range(3))
+        best = min(_timed(lambda: _steps(train, n, *args))[1] for _ in range(7))
         out["train" if train else "test"] = best / n * 1e6
     return out
 
@@ -115,7 +115,7 @@ def main(argv=None):
     cerg.run_experiment(cerg.Config(**dict(work, runs=1, max_streams=2)))   # compile (or load the cache) first
     peak = peak_flops()
     ops = counted_ops()
-    per_step = step_costs(20_000 if args.quick else 200_000)
+    per_step = step_costs(20_000 if args.quick else 100_000)
     limit = {k: 2 * v / peak * 1e6 for k, v in ops.items()}
     e2e = end_to_end(work)
     good = end_to_end(dict(GOOD, max_streams=800) if args.quick else GOOD, literal_old=False)
