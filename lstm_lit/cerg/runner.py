@@ -207,7 +207,7 @@ def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoi
     if scheduler:
         from distributed import Client   # only needed for a cluster
         try:
-            client = Client(scheduler, timeout=20)
+            client = Client(scheduler, timeout=10)
         except (OSError, TimeoutError, ValueError) as e:
             raise OSError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from None
         executor = client.get_executor()
