@@ -2,6 +2,7 @@
 training step, the CERG configuration and ``python -m lstm_lit.cerg --help``.  Dependencies come from pyproject.toml
 alone (pinned to requirements.txt by a constraints file, so that no other version is fetched)."""
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,9 +23,13 @@ print("ok")
 
 
 def test_wheel_installs_into_a_fresh_environment_and_runs(tmp_path):
+    source = tmp_path / "source"   # build from a copy: building in place would leave build/ in the work tree
+    shutil.copytree(ROOT / "lstm_lit", source / "lstm_lit", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     wheels = tmp_path / "wheels"
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels),
-                        str(ROOT)], capture_output=True, text=True)
+                        str(source)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     (wheel,) = wheels.glob("lstm_lit-*.whl")
     env = tmp_path / "env"

@@ -12,9 +12,13 @@ checkpoint holds and all a worker needs.  :func:`advance` runs one network for a
 the new :class:`NetworkRun`: this is the task that local processes or a Dask cluster execute
 (:mod:`lstm_lit.cerg.runner`), and how the work is split never changes the results.
 
-No kernel is compiled with ``fastmath``: a machine gives bit-identical runs.  Across CPUs the system's ``tanh`` may
-differ in the last bit, and over a long chaotic training trajectory such a bit can change a network's fate, so
-results are reproducible per machine and statistically across machines.
+Reproducibility.  No kernel is compiled with ``fastmath``, so the compiler may not reorder, fuse or approximate any
+floating-point operation, and the sigmoid is made of additions, multiplications and one division (no ``exp`` or
+``tanh`` from the system's math library, whose last bit differs between CPUs and library versions).  A run is
+therefore a function of its configuration alone: the same seed gives the same bits on any number of workers, after
+any interruption, and on every IEEE-754 machine; ``tests/test_engine.py`` compares a run compiled for the host CPU
+with one compiled for baseline x86-64.  Statistical tests still judge learning over many networks, never the fate
+of one (a chaotic trajectory would magnify any difference that a future compiler introduced).
 """
 
 from __future__ import annotations
