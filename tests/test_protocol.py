@@ -154,3 +154,15 @@ def test_defaults_are_the_papers():
     assert (c.tolerance, c.alpha0, c.n_test, c.good_threshold, c.max_streams, c.train_cap, c.test_cap, c.criterion) \
         == (PAPER["tolerance"], PAPER["alpha"], PAPER["n_test"], PAPER["good"], 30000, 100000, 100000, "abs")
     assert cerg.VARIANTS["forget-decay"][3] == PAPER["alpha_decay"] and cerg.VARIANTS["decay"][1] == PAPER["state_decay"]
+
+
+def test_the_engines_rule_at_the_boundary():
+    """A unit exactly 0.49 from its target is wrong (the paper: "within 0.49"; strictly less, as PlainCerg has it)."""
+    from lstm_lit.cerg import engine
+    target = np.zeros((1, 7))
+    for off, ok in ((0.49, False), (np.nextafter(0.49, 0), True), (-0.49, False)):
+        y = target.copy()
+        y[0, 3] = off
+        assert bool(engine._correct(y, target, 0, PAPER["tolerance"])) is ok
+        assert bool(np.all(np.abs(y - target) < PAPER["tolerance"])) is ok
+        assert bool(cerg.correct(y, target)[0]) is ok

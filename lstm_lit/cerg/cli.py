@@ -84,8 +84,9 @@ def _progress_bar(experiment, t0):
         finished = [r for r in exp.runs.values() if r.outcome]
         bar.n = len(finished)
         streams = sum(r.streams for r in exp.runs.values()) - streams0
-        counts = {c: sum(r.outcome == c for r in finished) for c in ("perfect", "good", "rest")}
-        bar.set_postfix(streams_per_s=f"{streams / max(time.perf_counter() - t0, 1e-9):.0f}", **counts, refresh=False)
+        counts = ", ".join(f"{c} {sum(r.outcome == c for r in finished)}" for c in ("perfect", "good", "rest"))
+        rate = streams / max(time.perf_counter() - t0, 1e-9)
+        bar.set_postfix_str(f"{rate:,.0f} streams/s; {counts}", refresh=False)
         bar.refresh()
     return bar, update
 
