@@ -1,6 +1,7 @@
 """Inject protocol mutants into a copy of lstm_lit and check that tests/test_protocol.py catches each one.
 
     python scripts/mutate_protocol.py            # all mutants; prints the score and every survivor
+    python scripts/mutate_protocol.py cap        # only the mutants whose name contains "cap"
 
 Each mutant is one textual change of the package (the list below: the mutants of the verification issue).  For each,
 the package and the tests are copied to a temporary directory, the change is made, and the protocol tests run
@@ -55,16 +56,18 @@ def run(mutant, tmp):
     return r.returncode != 0
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = [m for m in MUTANTS if not argv or any(a in m[0] for a in argv)]
     killed, survivors = 0, []
-    for mutant in MUTANTS:
+    for mutant in chosen:
         with tempfile.TemporaryDirectory() as tmp:
             dead = run(mutant, tmp)
         killed += dead
         if not dead:
             survivors.append(mutant[0])
         print(f"{'killed ' if dead else 'SURVIVED'}  {mutant[0]}", flush=True)
-    print(f"score: {killed} of {len(MUTANTS)} mutants killed" + (f"; survivors: {survivors}" if survivors else ""))
+    print(f"score: {killed} of {len(chosen)} mutants killed" + (f"; survivors: {survivors}" if survivors else ""))
     return 1 if survivors else 0
 
 

@@ -71,7 +71,7 @@ PAPER = dict(alpha=0.5, alpha_decay=0.99, tolerance=0.49, n_test=10, good=1000.0
 
 
 class PlainCerg:
-    def __init__(self, variant, seed, net, max_streams, train_cap, test_cap, n_test, good_threshold):
+    def __init__(self, variant, seed, net, max_streams, train_cap, test_cap, n_test, good_threshold, weights=None):
         self.variant, self.seed, self.j = variant, seed, net
         self.max_streams, self.train_cap, self.test_cap, self.n_test = max_streams, train_cap, test_cap, n_test
         self.good = good_threshold
@@ -80,6 +80,8 @@ class PlainCerg:
                                state_decay=PAPER["state_decay"] if variant == "decay" else 1.0)
         self.net.initialise(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(net,))),
                             scale=PAPER["scale"], gate_biases=PAPER["gate_biases"], forget_biases=PAPER["forget_biases"])
+        if weights is not None:   # continue a trained network instead
+            self.net.set_weights({name: w[None] for name, w in weights.items()})
 
     def run_stream(self, coins, cap, learning):
         """One stream from the zero state; returns (error-free length, steps)."""
@@ -166,3 +168,24 @@ def test_the_engines_rule_at_the_boundary():
         assert bool(engine._correct(y, target, 0, PAPER["tolerance"])) is ok
         assert bool(np.all(np.abs(y - target) < PAPER["tolerance"])) is ok
         assert bool(cerg.correct(y, target)[0]) is ok
+
+
+# Trained networks (book/data, the 8-network runs of the CERG chapter): streams then run long, through many
+# embedded strings, and training streams reach their cap, which short runs from the initial weights never do.
+TRAINED = {"reset": 0, "standard": 3, "decay": 4, "forget": 0, "forget-decay": 3}
+
+
+@pytest.mark.parametrize("variant", sorted(TRAINED))
+def test_engine_agrees_with_the_independent_protocol_on_a_trained_network(variant):
+    from pathlib import Path
+
+    from lstm_lit.cerg import engine
+    data = Path(__file__).resolve().parents[1] / "book" / "data" / f"cerg_{variant}.json"
+    weights = cerg.final_weights(str(data), include_active=True)[TRAINED[variant]]
+    short = dict(max_streams=3, train_cap=300, test_cap=300, n_test=3, good_threshold=100.0)
+    config = cerg.Config(variant=variant, seed=4, runs=1, full_test_every=1, **short)
+    got = engine.advance(config, engine.NetworkRun(net=0, weights=weights))
+    plain, final = PlainCerg(variant, 4, 0, weights=weights, **short).run()
+    assert {k: getattr(got, k) for k in plain} == plain
+    assert all(np.array_equal(final[n], got.weights[n]) for n in final)
+    assert got.test_steps > 3 * 3 * 24   # the test streams ran through several embedded strings
