@@ -19,17 +19,15 @@ _POW2 = numpy.array([2.0 ** -n for n in range(1076)])  # 2^-n, exact (down to th
 @numba.njit(cache=True, inline="always")
 def _exp_nonpositive(x):
     """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""
-    if x < -745.2:
-        return 0.0
-    if x != x:
-        return x  # NaN in, NaN out
-    k = math.floor(x * 1.4426950408889634 + 0.5)
-    r = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10
+    y = x if x >= -745.2 else -745.2  # below: 2^-1075 = 0 in the table, so the result is 0 (NaN: see the end)
+    k = math.floor(y * 1.4426950408889634 + 0.5)
+    r = (y - k * 0.6931471803691238) - k * 1.9082149292705877e-10
     r2 = r * r
     r4 = r2 * r2
     r8 = r4 * r4
     p = ((((1.0 + 1.0 * r) + (0.5 + 0.16666666666666666 * r) * r2) + ((0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2) * r4) + (((2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2) + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8)
-    return p * _POW2[int(-k)]
+    e = p * _POW2[int(-k)]
+    return e if x == x else x  # NaN in, NaN out; selects, not branches, so that the compiler can vectorise
 
 
 @numba.njit(cache=True, inline="always")
