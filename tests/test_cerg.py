@@ -370,3 +370,12 @@ def test_cli_unreachable_scheduler_is_a_clear_error(tmp_path):
     r = _cli("--runs", "1", "--max-streams", "2", "--no-progress", "--scheduler", "tcp://127.0.0.1:9",
              "--out", str(tmp_path / "x.json"), timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr and "scheduler" in r.stderr, r.stderr
+
+
+def test_runner_rejects_bad_input_clearly():
+    with pytest.raises(TypeError, match="Config"):
+        cerg.Experiment({"variant": "forget"})
+    with pytest.raises(TypeError, match="Experiment"):
+        cerg.run(SMALL)
+    with pytest.raises(ValueError, match="workers"):
+        cerg.run(cerg.Experiment(SMALL), workers=0)

@@ -276,3 +276,20 @@ def test_a_run_is_the_same_bit_for_bit_when_compiled_for_another_cpu(tmp_path):
     assert runs["host"][0] == runs["generic"][0]
     for j, w in runs["host"][1].items():
         assert all(np.array_equal(w[n], runs["generic"][1][j][n]) for n in w)
+
+
+def test_advance_rejects_bad_input_clearly():
+    config = cerg.Config(variant="forget", max_streams=2, train_cap=10, test_cap=10)
+    run = engine.NetworkRun.new(config, 0)
+    with pytest.raises(TypeError, match="Config"):
+        engine.advance({"variant": "forget"}, run)
+    with pytest.raises(TypeError, match="NetworkRun"):
+        engine.advance(config, run.weights)
+    with pytest.raises(ValueError, match="needs the weights"):
+        engine.advance(cerg.Config(variant="standard", max_streams=2), run)   # forget-gate weights, 1997 network
+    bad = engine.NetworkRun(net=0, weights={**run.weights, "W_out": run.weights["W_out"][:, :3]})
+    with pytest.raises(ValueError, match="W_out"):
+        engine.advance(config, bad)
+    nan = engine.NetworkRun(net=0, weights={**run.weights, "W_ig": run.weights["W_ig"] * np.nan})
+    with pytest.raises(ValueError, match="finite"):
+        engine.advance(config, nan)

@@ -261,9 +261,18 @@ class _Workspace:
         fg, decay, reset, alpha_decay = VARIANTS[config.variant]
         train_ws, test_ws = WORKSPACES[fg]
         names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
-        mask = _template(fg, decay).masks
+        template = _template(fg, decay)
+        mask = template.masks
+        if not isinstance(weights, dict) or sorted(weights) != sorted(names):
+            got = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
+            raise ValueError(f"a {config.variant!r} network needs the weights {names}, got {got}")
+        for n in names:
+            w = np.asarray(weights[n])
+            if w.shape != template.shapes[n] or w.dtype.kind not in "fi" or not np.all(np.isfinite(w)):
+                raise ValueError(f"weight {n} must be a finite real array of shape {template.shapes[n]}, got "
+                                 f"shape {w.shape}, dtype {w.dtype}")
         self.names = names
-        self.weights = tuple(np.ascontiguousarray(weights[n][None], dtype=np.float64) for n in names)
+        self.weights = tuple(np.ascontiguousarray(np.asarray(weights[n])[None], dtype=np.float64) for n in names)
         self.masks = tuple(np.ascontiguousarray(mask[n], dtype=np.float64) for n in names)
         n_blk, d_blk = SIZES["n_blk"], SIZES["d_blk"]
         n_src = self.weights[names.index("W_ig")].shape[-1]
@@ -286,8 +295,13 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=N
     training stream and its test), stopping early when it finishes; return the new :class:`NetworkRun`.
 
     The result depends on ``config`` and ``run`` alone: calling ``advance`` once with a large budget or many times
-    with small ones gives identical records and weights.  ``run`` itself is not changed.
+    with small ones gives identical records and weights.  ``run`` itself is not changed.  ``max_streams_per_call``
+    (for tests) stops after at most that many training streams instead.
     """
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a lstm_lit.cerg.Config, got {type(config).__name__}")
+    if not isinstance(run, NetworkRun):
+        raise TypeError(f"run must be a NetworkRun (e.g. NetworkRun.new(config, net)), got {type(run).__name__}")
     config = config.validate()
     if run.outcome is not None:
         return run

@@ -62,6 +62,8 @@ class Experiment:
     """The networks of one run (config) and its two files (``out`` and ``out.ckpt.npz``)."""
 
     def __init__(self, config, out=None, fresh=False):
+        if not isinstance(config, Config):
+            raise TypeError(f"config must be a lstm_lit.cerg.Config, got {type(config).__name__}")
         self.config = config.validate()
         self.out = out
         self.runs = {}              # net -> NetworkRun (started networks)
@@ -198,6 +200,10 @@ def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoi
     ``"worker lost"`` (a local worker process died; same).  ``progress(experiment)`` is called whenever a task
     returns.  The results do not depend on ``workers``, ``scheduler`` or ``step_budget``.
     """
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"experiment must be a lstm_lit.cerg.Experiment, got {type(experiment).__name__}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     stop = stop if stop is not None else StopRequested()
     config = experiment.config
     t0 = time.perf_counter()
