@@ -209,6 +209,9 @@ def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoi
     t0 = time.perf_counter()
     elapsed = lambda: experiment.elapsed_s + time.perf_counter() - t0  # noqa: E731
     label = scheduler or workers
+    todo = experiment.unfinished()
+    if not todo:   # nothing to do: leave the files as they are
+        return "complete"
     client = None
     if scheduler:
         from distributed import Client   # only needed for a cluster
@@ -222,7 +225,6 @@ def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoi
                                           initializer=_worker_init)
     else:
         executor = _InProcess()
-    todo = experiment.unfinished()
     limit = config.runs if scheduler else 2 * workers if workers > 1 else 1   # tasks handed out at once
     in_flight = {}
     status = "complete"
