@@ -206,11 +206,15 @@ class FusedStep:
         self.emit(1, ")")
         return "\n".join(self.lines) + "\n"
 
-    def net_source(self, doc):
+    def _begin(self, name, args, doc):
+        """Start a new compiled function: decorator, signature and docstring."""
         self.lines = []
         self.emit(0, "@numba.njit(cache=True, error_model=\"numpy\")")
-        self.emit(0, f"def {self.name}_net({', '.join(self._net_args())}):")
+        self.emit(0, f"def {name}({', '.join(args)}):")
         self.emit(1, f'"""{doc}"""')
+
+    def net_source(self, doc):
+        self._begin(f"{self.name}_net", self._net_args(), doc)
         self.emit(1, f"{', '.join(n + '_prev' for n in self.state)}, = state")
         self.emit(1, f"{', '.join(self.weights)}, = weights")
         if self.training:
@@ -237,10 +241,7 @@ class FusedStep:
         state = [n + "_prev" for n in self.state]
         args = (["x"] + (["target", "learning_rate"] if self.training else []) + state + self.weights
                 + self.masks + self.traces + ([] if self.fg else ["state_decay"]) + ["y_out"])
-        self.lines = []
-        self.emit(0, "@numba.njit(cache=True, error_model=\"numpy\")")
-        self.emit(0, f"def {self.name}({', '.join(args)}):")
-        self.emit(1, f'"""{doc}"""')
+        self._begin(self.name, args, doc)
         self.emit(1, f"weights = {self._tuple(self.weights)}")
         self.emit(1, f"work = {self.name}_workspace(weights)")
         call = ["b", "x"] + (["target", "learning_rate[b]"] if self.training else [])
