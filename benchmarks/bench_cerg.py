@@ -33,7 +33,6 @@ import numpy as np  # noqa: E402
 
 from lstm_lit import cerg  # noqa: E402
 from lstm_lit.cerg import engine, stepwise, streams  # noqa: E402
-from lstm_lit.generated import cerg_steps  # noqa: E402
 from lstm_lit.symbolic import complexity, model  # noqa: E402
 
 WORKLOAD = dict(variant="forget", seed=0, runs=8, max_streams=3000, train_cap=10_000, test_cap=10_000)

@@ -53,7 +53,6 @@ class CergRun:
         self.final_weights = {}    # net -> {weight name: array} of finished networks
         self.next_net = 0          # the next network to start
         self.slot_net = np.full(self.batch, -1)
-        self.finished_streams = 0
         self.automaton = streams.Automaton(config.outer_be)
         self._new_batch(self.batch)
 
@@ -132,7 +131,6 @@ class CergRun:
         rec.streams += 1
         mean = float(np.mean(rec.test_lengths))
         rec.mean_test_length = mean
-        self.finished_streams += 1
         if all(n >= cfg.test_cap for n in rec.test_lengths):
             self._finish_net(slot, "perfect")
         elif rec.streams >= cfg.max_streams:
