@@ -252,6 +252,24 @@ def test_splitting_a_run_changes_nothing():
     assert all(np.array_equal(whole.weights[n], piece.weights[n]) for n in whole.weights)
 
 
+def test_a_retest_repeats_the_protocols_final_test_and_a_fresh_key_gives_a_fresh_test():
+    """``engine.test_network`` keyed like the last training stream reproduces the run's own final full test; keyed
+    after another stream it runs other streams (broken twin: the same lengths for a rest network would mean the key
+    is ignored)."""
+    for variant in ("forget", "reset", "decay"):
+        config = cerg.Config(variant=variant, seed=5, runs=4, full_test_every=1, **SHORT[1])
+        for run in cerg.run_experiment(config).runs.values():
+            assert engine.test_network(config, run.weights, run.net, run.streams) == run.test_lengths
+            if run.outcome == "rest" and variant == "forget":
+                assert engine.test_network(config, run.weights, run.net) != run.test_lengths
+    with pytest.raises(ValueError, match="net must be"):
+        engine.test_network(config, run.weights, -1)
+    with pytest.raises(ValueError, match="after_stream"):
+        engine.test_network(config, run.weights, 0, after_stream=True)
+    with pytest.raises(ValueError, match="needs the weights"):
+        engine.test_network(config, {"W_c": 1}, 0)
+
+
 def test_a_run_is_the_same_bit_for_bit_when_compiled_for_another_cpu(tmp_path):
     """Numba compiles for the host CPU (here with AVX2 and FMA); ``NUMBA_CPU_NAME=generic`` compiles for baseline
     x86-64.  With no fastmath and a sigmoid of basic operations only, 8 networks trained for up to 8000 streams (on

@@ -19,7 +19,7 @@ The parts, in the order a run uses them:
 
 import importlib
 
-_EXPORTS = {"NetworkRun": "engine", "advance": "engine", "run_network": "engine",
+_EXPORTS = {"NetworkRun": "engine", "advance": "engine", "run_network": "engine", "test_network": "engine",
             "CRITERIA": "protocol", "SIZES": "protocol", "VARIANT_LABELS": "protocol", "VARIANTS": "protocol",
             "Config": "protocol", "correct": "protocol", "summarize": "protocol",
             "Experiment": "runner", "final_weights": "runner", "run": "runner"}

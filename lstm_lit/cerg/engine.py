@@ -328,6 +328,46 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=N
     return run
 
 
+@numba.njit(cache=True)
+def _full_test(state, weights, masks, traces, train_work, test_work, x, target, y,
+               symbol, next_state, forks, legal, start, test_base, state_decay, reset_strings,
+               criterion, tolerance, after_stream, test_cap, lengths):
+    """Every one of ``lengths.size`` test streams keyed (net, 2, after_stream, k), each to its first error or the cap."""
+    for k in range(lengths.size):
+        lengths[k], _ = _run_stream(False, streams.stream_start(test_base, after_stream, k), test_cap, 0.0, 1.0,
+                                    reset_strings, criterion, tolerance, state_decay, state, weights, masks, traces,
+                                    train_work, test_work, x, target, y, symbol, next_state, forks, legal, start)
+
+
+RETEST_STREAM = 1_000_000
+"""The stream index that keys re-tests (:func:`test_network`): above any training stream (at most 30,000 in the
+paper), so a re-test never sees a stream that the protocol's own tests used."""
+
+
+def test_network(config, weights, net, after_stream=RETEST_STREAM):
+    """A full test (``config.n_test`` streams, each to its first error or ``config.test_cap``) of a network with
+    ``weights``, without learning; returns the error-free lengths.
+
+    The streams are keyed like the protocol's own test after training stream ``after_stream`` of network ``net``.
+    The default key is one the protocol never uses, which makes this a fresh, independent test: e.g. of a network
+    that was perfect at caps of 10^4, tested at the paper's 10^5.
+    """
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a lstm_lit.cerg.Config, got {type(config).__name__}")
+    config = config.validate()
+    if isinstance(net, bool) or not isinstance(net, (int, np.integer)) or net < 0:
+        raise ValueError(f"net must be a network index >= 0, got {net!r}")
+    if isinstance(after_stream, bool) or not isinstance(after_stream, (int, np.integer)) or after_stream < 0:
+        raise ValueError(f"after_stream must be a stream index >= 0, got {after_stream!r}")
+    ws = _Workspace(config, weights)
+    bases = streams.stream_bases(config.seed, int(net))
+    lengths = np.zeros(config.n_test, np.int64)
+    decay, _, _, reset, criterion, tolerance = ws.params
+    _full_test(ws.state, ws.weights, ws.masks, ws.traces, ws.train_work, ws.test_work, ws.x, ws.target, ws.y,
+               *ws.tables, bases[1], decay, reset, criterion, tolerance, int(after_stream), config.test_cap, lengths)
+    return [int(v) for v in lengths]
+
+
 def run_network(config, net, step_budget=DEFAULT_STEP_BUDGET):
     """Network ``net`` of the run ``config``, from its initial weights to its outcome (in this process)."""
     run = NetworkRun.new(config, net)
