@@ -53,20 +53,37 @@ def _name_source_count(expr):
                         lambda e: sp.Sum(e.function, *[(v, lo, rename(hi)) for v, lo, hi in e.limits]))
 
 
-def latex(expr):
-    return BookLatexPrinter({"mul_symbol": None}).doprint(_name_source_count(expr))
+def latex(expr, as_written=False):
+    """LaTeX of ``expr`` in the book's notation; ``as_written=True`` keeps the order of the factors and terms of an
+    unevaluated expression (the paper's forms are built that way), instead of SymPy's canonical order."""
+    settings = {"mul_symbol": None}
+    if as_written:
+        settings["order"] = "none"
+    return BookLatexPrinter(settings).doprint(_name_source_count(expr))
 
 
-def show(*items, tag=None):
-    """Display equations/statements (``Define`` or ``sympy.Eq``) as one aligned block, optionally tagged (n)."""
+def _side(x, as_written):
+    return x if isinstance(x, str) else latex(x, as_written)
+
+
+def show(*items, tag=None, as_written=False):
+    """Display equations/statements as one aligned block, optionally tagged (n).
+
+    An item is a ``Define`` or ``sympy.Eq`` (printed with "="), a triple ``(lhs, relation, rhs)`` with the relation
+    in LaTeX (``r"\\aptr"`` for the truncated equalities (10)-(11), ``r"\\leftarrow"`` for an update; a side given
+    as a string is used as LaTeX as it is), or a single expression.
+    """
     rows = []
     for it in items:
         if isinstance(it, model.Define):
-            rows.append(latex(it.lhs) + " &= " + latex(it.rhs))
+            rows.append(latex(it.lhs, as_written) + " &= " + latex(it.rhs, as_written))
         elif isinstance(it, sp.Eq):
-            rows.append(latex(it.lhs) + " &= " + latex(it.rhs))
+            rows.append(latex(it.lhs, as_written) + " &= " + latex(it.rhs, as_written))
+        elif isinstance(it, tuple) and len(it) == 3:
+            lhs, rel, rhs = it
+            rows.append(f"{_side(lhs, as_written)} &{rel} {_side(rhs, as_written)}")
         else:
-            rows.append(latex(it))
+            rows.append(_side(it, as_written))
     body = r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
     if tag:
         body += r" \tag{%s}" % tag
