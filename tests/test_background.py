@@ -1,5 +1,6 @@
 """Background chapters: the vanilla RNN, the modern LSTM and the GRU (derivations, generated kernels, gradients),
-the seeds' printed forms and slips, and the bridge to the paper's truncated gradient.
+the sources' printed forms and slips, the stable softmax, the GRU's mapping to torch.nn.GRUCell, and the bridge to
+the paper's truncated gradient.
 
 Every check that can pass has a deliberately broken twin that must fail.
 """
@@ -102,7 +103,10 @@ def test_rnn_recursion_at_concrete_sizes(sizes):
     for value in range(sizes[1]):
         difference = derived.subs(rnn.p, value) - printed.subs(rnn.p, value)
         assert at_sizes(difference, conc) == 0
-        assert at_sizes(difference + R["W"][0, 0] * R["d_s_next"][0], conc) != 0  # the check can fail
+    # broken twin, checked the same way: the recursion without the derivative of tanh (d_a(t+1) = d_s(t+1))
+    broken = substitute_array(rnn.backward_derivations()["d_s"][1], "d_a_next", lambda ix: R["d_s_next"][ix])
+    assert any(at_sizes(broken.subs(rnn.p, value) - printed.subs(rnn.p, value), conc) != 0
+               for value in range(sizes[1]))
 
 
 def test_goodfellow_outer_products_are_printed_without_transpose():
@@ -219,7 +223,7 @@ def test_rnn_bptt_matches_finite_differences(tmp_path):
 
 def test_lstm_bptt_matches_finite_differences(tmp_path):
     assert _max_diff(*_lstm_case(np.random.default_rng(2), g_lstm.lstm_backward_step)) < 1e-7
-    # broken twin = seed 003's state recursion without the forget gate of step t+1
+    # broken twin = the wiki page's state recursion without the forget gate of step t+1
     good = modern_lstm.backward_kernel()
     broken = _replace(good, "d_s", good.rhs("d_s").subs(modern_lstm.X["f_next"][modern_lstm.p], 1))
     assert _max_diff(*_lstm_case(np.random.default_rng(2), _print_kernel(tmp_path, broken, "lstm_broken"))) > 1e-4
@@ -264,7 +268,7 @@ def test_paper_full_gradient_is_truncated_plus_x_tilde_paths(paper_grads):
 
 
 def test_paper_tangent_without_x_tilde_terms_is_the_truncated_rtrl_rule():
-    """epsilon = 0 gives seed 000's  d s(t+1)/d W_fg[kk, qq] ~tr delta_{k,kk} (f'(z_fg) x~_qq s(t)) + y_fg ds(t)/dW_fg."""
+    """epsilon = 0 gives the notes'  d s(t+1)/d W_fg[kk, qq] ~tr delta_{k,kk} (f'(z_fg) x~_qq s(t)) + y_fg ds(t)/dW_fg."""
     I = sp.IndexedBase
     k, i = model.k, model.i
     kk, qq = sp.symbols("kk qq", integer=True, nonnegative=True)
@@ -277,12 +281,12 @@ def test_paper_tangent_without_x_tilde_terms_is_the_truncated_rtrl_rule():
 
 
 # --------------------------------------------------------------------------------------------------------------
-# the seeds' slips, found by derivation
+# the sources' slips, found by derivation
 L = modern_lstm.X
 P = modern_lstm.p
 
 
-def test_seed003_two_definitions_of_h():
+def test_wiki_two_definitions_of_h():
     tanh_form = modern_lstm.backward_derivations("o*tanh(s)")
     product_form = modern_lstm.backward_derivations("s*o")
     # the walk-through's dL/do = dL/dh s(t) and dh/ds = o(t) belong to h = s o ...
@@ -295,13 +299,13 @@ def test_seed003_two_definitions_of_h():
                  + L["d_s_next"][P] * L["f_next"][P])
 
 
-def test_seed003_state_recursion_drops_the_carry():
-    missing = normal_form(modern_lstm.state_error_two_steps() - modern_lstm.seed003_state_error_rows12())
+def test_wiki_state_recursion_drops_the_carry():
+    missing = normal_form(modern_lstm.state_error_two_steps() - modern_lstm.wiki_state_error_rows12())
     assert missing == normal_form(sp.IndexedBase("d_s_next2")[P] * sp.IndexedBase("f_next2")[P] * L["f_next"][P])
     assert missing != 0
 
 
-def test_seed003_loss_sum_index():
+def test_wiki_loss_sum_index():
     s_, t_, T_ = sp.symbols("s t T", integer=True, positive=True)
     l = sp.Function("l")
     printed, right = sp.Sum(l(t_), (s_, t_, T_)).doit(), sp.Sum(l(s_), (s_, t_, T_))
@@ -309,18 +313,18 @@ def test_seed003_loss_sum_index():
     assert printed.subs({t_: 1, T_: 2}) != right.subs({t_: 1, T_: 2}).doit()
 
 
-def test_seed001_path_sum():
-    exact, path = modern_lstm.seed001_check(3, w_o_recurrent=False)
+def test_notes_path_sum():
+    exact, path = modern_lstm.notes_path_check(3, w_o_recurrent=False)
     assert abs(exact - path) < 1e-12  # with the indices corrected and no recurrent output-gate weight: exact
-    exact, printed = modern_lstm.seed001_check(3, w_o_recurrent=False, indices="printed")
+    exact, printed = modern_lstm.notes_path_check(3, w_o_recurrent=False, indices="printed")
     assert abs(exact - printed) > 1e-6  # as printed (product up to the last step, dc_0/dw_f for every l): wrong
-    exact, printed = modern_lstm.seed001_check(3, w_o_recurrent=False, indices="printed", initial_state=False)
+    exact, printed = modern_lstm.notes_path_check(3, w_o_recurrent=False, indices="printed", initial_state=False)
     assert printed == 0.0 and abs(exact) > 1e-6
-    exact, path = modern_lstm.seed001_check(3, w_o_recurrent=True)
+    exact, path = modern_lstm.notes_path_check(3, w_o_recurrent=True)
     assert abs(exact - path) > 1e-6  # the output gate's recurrent path is not in the formula
 
 
-def test_seed001_gate_gradients():
+def test_notes_gate_gradients():
     d = modern_lstm.backward_derivations()
     assert equal(d["d_f"][1], L["d_s"][P] * L["s_prev"][P])  # not d_s * s(t+1)
     assert equal(d["d_g"][1], L["d_s"][P] * L["i"][P])  # product, not sum
@@ -335,6 +339,123 @@ def test_seed001_gate_gradients():
 
 def test_gru_forms_agree():
     h_goodfellow, u_keep = gru.goodfellow_form()
-    h_seed003 = gru.forward_statements()[-1].rhs
-    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], 1 - gru.X["u"][gru.p]) - h_seed003) == 0
-    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], gru.X["u"][gru.p]) - h_seed003) != 0
+    h_ours = gru.forward_statements()[-1].rhs
+    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], 1 - gru.X["u"][gru.p]) - h_ours) == 0
+    assert sp.expand(h_goodfellow.subs(u_keep[gru.p], gru.X["u"][gru.p]) - h_ours) != 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the stable softmax: logits of 10^3, against a 50-digit reference
+LOGITS = np.array([[1000.0, 999.0, 990.0, -1000.0, 1000.5],  # exp(1000) overflows a double (limit about 709.78)
+                   [-1000.0, -1001.0, -1040.0, -999.5, -1000.0],  # exp(-1000) underflows to 0
+                   [710.0, 0.0, -710.0, 709.0, 1.0]])
+
+
+def _softmax_at_logits(step, logits):
+    """prob and log_prob of a generated forward step whose logits are ``logits`` (V = 0, c = logits)."""
+    B, n_out = logits.shape
+    n_in, n_hid = 2, 3
+    out = step(np.ones((B, n_in)), np.zeros((B, n_hid)), np.zeros((B, n_hid, n_hid)), np.zeros((B, n_hid, n_in)),
+               np.zeros((B, n_hid)), np.zeros((B, n_out, n_hid)), logits)
+    assert np.array_equal(out["o"], logits)
+    return out["prob"], out["log_prob"]
+
+
+def _mpmath_softmax(row):
+    import mpmath
+
+    with mpmath.workdps(50):
+        exps = [mpmath.exp(mpmath.mpf(float(v))) for v in row]
+        total = mpmath.fsum(exps)
+        return np.array([float(e / total) for e in exps]), np.array([float(mpmath.log(e / total)) for e in exps])
+
+
+def test_stable_softmax_derivation():
+    assert rnn.softmax_shift_invariance() == (0, 0)
+    prob_diff, log_diff = rnn.softmax_shift_invariance(shift_the_sum=False)  # broken twin: the sum not shifted
+    assert prob_diff != 0 and log_diff != 0
+
+
+def test_stable_softmax_at_logits_of_1e3():
+    prob, log_prob = _softmax_at_logits(g_rnn.rnn_forward_step, LOGITS)
+    assert np.all(np.isfinite(prob)) and np.all(np.isfinite(log_prob))
+    assert np.allclose(prob.sum(axis=1), 1.0, rtol=0, atol=4e-16)
+    for row, p_row, lp_row in zip(LOGITS, prob, log_prob):
+        ref_p, ref_lp = _mpmath_softmax(row)
+        assert np.allclose(p_row, ref_p, rtol=1e-14, atol=1e-300)
+        assert np.allclose(lp_row, ref_lp, rtol=1e-14, atol=1e-12)
+    # the loss of the sequence, from the log-sum-exp form, is finite even for a target the network rules out
+    steps = [{"log_prob": log_prob}]
+    target = np.eye(5)[[3, 2, 2]]
+    assert np.all(np.isfinite(rnn.sequence_loss(steps, [target])))
+
+
+def test_unshifted_softmax_fails_at_logits_of_1e3(tmp_path):
+    """Broken twin: the textbook's softmax printed as it stands, exp(o) / sum exp(o), gives NaN at these logits."""
+    good = rnn.forward_kernel()
+    X, m = rnn.X, rnn.m
+    twin = _replace(good, "e", sp.exp(X["o"][m]))
+    twin = _replace(twin, "log_prob", sp.log(X["prob"][m]))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        prob, log_prob = _softmax_at_logits(_print_kernel(tmp_path, twin, "rnn_unshifted"), LOGITS)
+    assert np.isnan(prob[0]).any() and not np.isfinite(log_prob).all()
+    prob_small, _ = _softmax_at_logits(_print_kernel(tmp_path, twin, "rnn_unshifted_small"), LOGITS / 100)
+    ref, _ = _mpmath_softmax(LOGITS[0] / 100)
+    assert np.allclose(prob_small[0], ref, rtol=1e-13)  # the twin is the softmax: only its range is at fault
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the GRU against torch.nn.GRUCell's documented equations, written out in NumPy (torch itself is not needed)
+def _sigmoid_np(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _torch_gru_cell(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    """torch.nn.GRUCell as documented: r, z, n = rows [0:H], [H:2H], [2H:3H] of weight_ih / weight_hh (batched)."""
+    H = h.shape[-1]
+    gi = np.einsum("bki,bi->bk", weight_ih, x) + bias_ih
+    gh = np.einsum("bkq,bq->bk", weight_hh, h) + bias_hh
+    r = _sigmoid_np(gi[:, :H] + gh[:, :H])
+    z = _sigmoid_np(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    return (1 - z) * n + z * h
+
+
+def _gru_sequences(params, torch_params, T=8, seed=7):
+    rng = np.random.default_rng(seed)
+    B, n_hid, n_in = params["U_r"].shape
+    xs = rng.normal(size=(T, B, n_in))
+    h_ours = h_torch = 0.3 * rng.normal(size=(B, n_hid))
+    worst = 0.0
+    for x in xs:
+        h_ours = g_gru.gru_forward_step(x, h_ours, *(params[k] for k in gru.PARAMS))["h"]
+        h_torch = _torch_gru_cell(x, h_torch, **torch_params)
+        worst = max(worst, float(np.max(np.abs(h_ours - h_torch))))
+    return worst
+
+
+def _gru_params_with_diagonal_candidate(seed=6):
+    params = gru.random_params(np.random.default_rng(seed), 3, 2, 4, scale=0.8)
+    params["W_c"] = params["W_c"] * np.eye(4)
+    return params
+
+
+def test_gru_maps_to_torch_gru_cell_with_diagonal_candidate_weights():
+    params = _gru_params_with_diagonal_candidate()
+    assert _gru_sequences(params, gru.to_torch_gru_cell(params)) < 1e-14
+    # broken twin: the update gate taken over without the sign flip (torch's z weights the old state)
+    wrong = gru.to_torch_gru_cell(params)
+    H = 4
+    for key in ("weight_ih", "weight_hh"):
+        wrong[key] = wrong[key].copy()
+        wrong[key][:, H:2 * H] *= -1
+    wrong["bias_ih"] = wrong["bias_ih"].copy()
+    wrong["bias_ih"][:, H:2 * H] *= -1
+    assert _gru_sequences(params, wrong) > 1e-3
+
+
+def test_gru_reset_before_the_product_is_not_torch_for_full_candidate_weights():
+    params = gru.random_params(np.random.default_rng(8), 3, 2, 4, scale=0.8)
+    with pytest.raises(ValueError, match="not diagonal"):
+        gru.to_torch_gru_cell(params)
+    assert _gru_sequences(params, gru.to_torch_gru_cell(params, check=False)) > 1e-3

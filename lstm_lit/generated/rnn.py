@@ -12,18 +12,20 @@ def _sigmoid(z):
 
 
 def rnn_forward_step(x, s_prev, W, U, b, V, c):
-    """One step of B vanilla RNNs (Goodfellow et al. eqs. 10.8-10.11): a, s = tanh(a), o, e = exp(o), prob = softmax(o)."""
+    """One step of B vanilla RNNs (Goodfellow et al. eqs. 10.8-10.11): a, s = tanh(a), o, e = exp(o - max(o)), prob = softmax(o) = e / sum(e), log_prob = o - max(o) - log(sum(e))."""
     a = b + numpy.einsum('bac,bc->ba', U, x, optimize=False) + numpy.einsum('bac,bc->ba', W, s_prev, optimize=False)
     s = numpy.tanh(a)
     o = c + numpy.einsum('bac,bc->ba', V, s, optimize=False)
-    e = numpy.exp(o)
+    e = numpy.exp(o - numpy.amax(o, axis=1)[:, None])
     prob = e/numpy.einsum('ba->b', e, optimize=False)[:, None]
+    log_prob = -numpy.log(numpy.einsum('ba->b', e, optimize=False)[:, None]) + o - numpy.amax(o, axis=1)[:, None]
     return {
         'a': a,
         's': s,
         'o': o,
         'e': e,
         'prob': prob,
+        'log_prob': log_prob,
     }
 
 

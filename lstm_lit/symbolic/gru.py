@@ -1,14 +1,43 @@
 """The gated recurrent unit (GRU) and its BPTT step, derived in SymPy index form.
 
-One step in the form of seed 003 (Cho et al.'s convention: the update gate ``u`` weighs the *new* candidate)::
+The convention of this module (one step, for every hidden unit ``p``)::
 
     z_G[p] = b_G[p] + sum_q W_G[p, q] h_prev[q] + sum_j U_G[p, j] x[j]          for G in r, u
     r = sigma(z_r)     u = sigma(z_u)
     z_c[p] = b_c[p] + sum_q W_c[p, q] r[q] h_prev[q] + sum_j U_c[p, j] x[j]     c = tanh(z_c)
     h[p] = u[p] c[p] + (1 - u[p]) h_prev[p]
 
-Goodfellow et al. (seed 002, eq. 10.45) write the same cell with the gate on the *old* state,
-``h = u' h_prev + (1 - u') c``: the two agree with ``u' = 1 - u`` (:func:`goodfellow_form`).
+* **Where the reset gate acts: before the recurrent matrix product.**  It scales the old state element-wise,
+  and the candidate's weights then read the scaled state: ``W_c (r * h_prev)``.
+* **Which gate weights the old state: ``1 - u``.**  The update gate ``u`` weights the new candidate ``c``.
+
+What the references print:
+
+* Cho et al. (2014), eqs. (5)-(8), the paper that introduced the unit: the reset gate also acts before the
+  product, ``h~ = phi(W x + U (r * h_prev))`` (eq. 8), but their update gate weights the *old* state,
+  ``h = z h_prev + (1 - z) h~`` (eq. 7).  So ``z = 1 - u``; they write no biases.
+* Goodfellow et al. (2016), eq. (10.45): the gate on the old state too, ``h = u' h_prev + (1 - u') sigma(...)``,
+  with ``u' = 1 - u`` (:func:`goodfellow_form`).
+* ``torch.nn.GRUCell`` (PyTorch's documented equations)::
+
+      r = sigma(W_ir x + b_ir + W_hr h + b_hr)
+      z = sigma(W_iz x + b_iz + W_hz h + b_hz)
+      n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+      h' = (1 - z) * n + z * h
+
+  Its update gate weights the old state, as in Cho et al., but its reset gate acts *after* the product:
+  ``r * (W_hn h + b_hn)``.
+
+The mapping to ``torch.nn.GRUCell`` (:func:`to_torch_gru_cell`):
+
+* reset gate, the same gate: ``W_ir = U_r``, ``W_hr = W_r``, ``b_ir = b_r``, ``b_hr = 0``;
+* update gate, ``z = 1 - u = sigma(-z_u)``: ``W_iz = -U_u``, ``W_hz = -W_u``, ``b_iz = -b_u``, ``b_hz = 0``;
+* candidate: ``W_in = U_c``, ``b_in = b_c``, ``W_hn = W_c``, ``b_hn = 0``.
+
+The gates map exactly for any weights.  The candidate maps exactly only when ``W_c`` is diagonal, because
+``r * (W h) = W (r * h)`` for every ``r`` and ``h`` only for a diagonal ``W``; for a full ``W_c`` the two cells
+compute different functions with these weights.  torch's ``weight_ih`` stacks ``[W_ir; W_iz; W_in]`` and
+``weight_hh`` stacks ``[W_hr; W_hz; W_hn]`` (rows r, z, n), the biases likewise.
 """
 
 import numpy as np
@@ -52,7 +81,8 @@ def forward_statements():
 
 
 def goodfellow_form():
-    """Seed 002's GRU update h = u' h_prev + (1 - u') c (candidate squashed by tanh here), as an expression."""
+    """Goodfellow et al.'s GRU update (eq. 10.45) h = u' h_prev + (1 - u') c, the gate u' on the old state
+    (candidate squashed by tanh here), as an expression."""
     u_keep = sp.IndexedBase("u_keep")
     return u_keep[p] * X["h_prev"][p] + (1 - u_keep[p]) * X["c"][p], u_keep
 
@@ -129,4 +159,25 @@ def random_params(rng, batch, n_in_, n_hid_, scale=0.5):
     return gated_random_params(rng, GATES, batch, n_in_, n_hid_, scale)
 
 
-__all__ = ["forward_statements", "backward_derivations", "goodfellow_form", "kernels", "normal_form"]
+def to_torch_gru_cell(params, check=True):
+    """The parameters of ``torch.nn.GRUCell`` that compute this module's GRU (see the module docstring).
+
+    ``params``: this module's parameters, batched (leading axis B).  Returns ``weight_ih`` (B, 3 n_hid, n_in),
+    ``weight_hh`` (B, 3 n_hid, n_hid), ``bias_ih`` and ``bias_hh`` (B, 3 n_hid), rows in torch's order r, z, n.
+    The map is exact only for a diagonal ``W_c``; ``check=True`` refuses any other.
+    """
+    W_c = params["W_c"]
+    if check and np.any(W_c * (1 - np.eye(W_c.shape[-1])) != 0):
+        raise ValueError("to_torch_gru_cell: W_c is not diagonal, and torch's GRUCell applies the reset gate after "
+                         "the recurrent product, so no torch weights give the same candidate")
+    zeros = np.zeros_like(params["b_r"])
+    return {
+        "weight_ih": np.concatenate([params["U_r"], -params["U_u"], params["U_c"]], axis=-2),
+        "weight_hh": np.concatenate([params["W_r"], -params["W_u"], W_c], axis=-2),
+        "bias_ih": np.concatenate([params["b_r"], -params["b_u"], params["b_c"]], axis=-1),
+        "bias_hh": np.concatenate([zeros, zeros, zeros], axis=-1),
+    }
+
+
+__all__ = ["forward_statements", "backward_derivations", "goodfellow_form", "kernels", "normal_form",
+           "to_torch_gru_cell"]

@@ -56,7 +56,7 @@ def net_input(G, recurrent="h_prev"):
 
 
 def forward_statements(output="o*tanh(s)"):
-    """One step of the modern LSTM.  ``output="s*o"`` builds seed 003's second definition h = s * o instead."""
+    """One step of the modern LSTM.  ``output="s*o"`` builds the wiki page's second definition h = s * o instead."""
     st = []
     for G in GATES:
         st.append(Define(X[f"z_{G}"][p], net_input(G)))
@@ -88,9 +88,9 @@ def backward_derivations(output="o*tanh(s)"):
     return d
 
 
-# --- what the seeds print, in index form -------------------------------------------------------------------
-def seed003_state_error_rows12():
-    """Seed 003's dL(t)/ds(t), rows 1-2: dL(t)/dh(t) dh(t)/ds(t) + dL(t+1)/dh(t+1) dh(t+1)/ds(t), on the page's own
+# --- what the wiki page prints, in index form ---------------------------------------------------------------
+def wiki_state_error_rows12():
+    """The wiki page's dL(t)/ds(t), rows 1-2: dL(t)/dh(t) dh(t)/ds(t) + dL(t+1)/dh(t+1) dh(t+1)/ds(t), on the page's own
     model h = s * o (so dh(t)/ds(t) = o(t), and h(t+1) = s(t+1) o(t+1) with s(t+1) = f(t+1) s(t) + ...)."""
     return X["d_h"][p] * X["o"][p] + sp.IndexedBase("d_h_next")[p] * X["o_next"][p] * X["f_next"][p]
 
@@ -103,11 +103,11 @@ def state_error_two_steps(output="s*o"):
     return normal_form(d_s.xreplace({X["d_s_next"][p]: later}))
 
 
-# --- seed 001's sum over paths, checked on a scalar LSTM unrolled over a few steps ---------------------------
+# --- the gradient notes' sum over paths, checked on a scalar LSTM unrolled over a few steps ---------------------------
 def scalar_lstm(T, w_o_recurrent=True, initial_state=True):
     """A one-unit modern LSTM unrolled over T steps with symbolic weights; returns a dict of its pieces.
 
-    ``E[k] = 1/2 (s_k - y_k)^2``; ``c`` is the cell state (seed 001's C), ``s`` the output h (seed 001's s).
+    ``E[k] = 1/2 (s_k - y_k)^2``; ``c`` is the cell state (the notes' C), ``s`` the output h (the notes' s).
     ``w_o_recurrent=False`` removes the output gate's recurrent weight (its gate then reads x only);
     ``initial_state=False`` starts from c_{-1} = s_{-1} = 0 instead of the symbols c_init, s_init."""
     names = "w_f u_f b_f w_i u_i b_i w_g u_g b_g w_o u_o b_o"
@@ -133,7 +133,7 @@ def scalar_lstm(T, w_o_recurrent=True, initial_state=True):
 
 
 def local_partials(net, t):
-    """Seed 001's local factors at step t, each the partial derivative with the other arguments held:
+    """The gradient notes' local factors at step t, each the partial derivative with the other arguments held:
     dc_t/dc_{t-1}, dc_t/ds_{t-1}, ds_t/dc_t and dc_t/dw_f (the immediate one)."""
     sym = net["sym"]
     c_prev, s_prev = sp.symbols("c_prev s_prev")
@@ -152,9 +152,9 @@ def local_partials(net, t):
             "dc_dw": sp.diff(c_t, sym["w_f"]).subs(at)}
 
 
-def seed001_path_sum(net, indices="corrected"):
-    """Seed 001's dF/dW_f = sum_l sum_{k>=l} dF_k/ds_k ds_k/dc_k prod_{j=l+1}^{k} (dc_j/dc_{j-1} + dc_j/ds_{j-1}
-    ds_{j-1}/dc_{j-1}) dc_l/dw_f.  ``indices="printed"`` takes the line as printed: the product up to K (the last
+def notes_path_sum(net, indices="corrected"):
+    """The gradient notes' dF/dW_f = sum_l sum_{k>=l} dF_k/ds_k ds_k/dc_k prod_{j=l+1}^{k} (dc_j/dc_{j-1} + dc_j/ds_{j-1}
+    ds_{j-1}/dc_{j-1}) dc_l/dw_f.  ``indices="printed"`` takes the formula as printed: the product up to K (the last
     step) and the last factor dc_0/dw_f for every l."""
     T = len(net["E"])
     loc = [local_partials(net, t) for t in range(T)]
@@ -186,13 +186,13 @@ def evaluate_at(expr, values):
     return float(f(*[values[k] for k in names]))
 
 
-def seed001_check(T=3, seed=0, w_o_recurrent=True, indices="corrected", initial_state=True):
-    """(exact dE/dw_f, seed 001's path sum) at random parameter values, as floats."""
+def notes_path_check(T=3, seed=0, w_o_recurrent=True, indices="corrected", initial_state=True):
+    """(exact dE/dw_f, the gradient notes' path sum) at random parameter values, as floats."""
     net = scalar_lstm(T, w_o_recurrent, initial_state)
     rng = np.random.default_rng(seed)
     values = random_values(net, rng)
     exact = sp.diff(sum(net["E"]), net["sym"]["w_f"])
-    path = seed001_path_sum(net, indices)
+    path = notes_path_sum(net, indices)
     return evaluate_at(exact, values), evaluate_at(path, values)
 
 
@@ -243,7 +243,7 @@ def run_fixed_recurrent(params, xs, h0, s0, forward_step, recorded_h_prev):
 
 
 def sequence_loss(steps, ys):
-    """sum_t 1/2 ||h(t) - y(t)||^2 (seed 003's Euclidean loss on the whole hidden state)."""
+    """sum_t 1/2 ||h(t) - y(t)||^2 (the wiki page's Euclidean loss on the whole hidden state)."""
     return sum(0.5 * np.sum((st["h"] - y) ** 2, axis=-1) for st, y in zip(steps, ys))
 
 

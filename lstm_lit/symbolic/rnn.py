@@ -5,6 +5,12 @@ The network (one step, hidden state ``s``, softmax output, cross-entropy loss ag
     a(t) = b + W s(t-1) + U x(t)        s(t) = tanh(a(t))
     o(t) = c + V s(t)                   prob(t) = softmax(o(t))        L(t) = -sum_m y_m(t) log prob_m(t)
 
+The softmax is printed in its stable form: the largest logit is subtracted before ``exp`` (which overflows for
+arguments above about 709.78 in double precision), ``e_m = exp(o_m - max_r o_r)``, ``prob_m = e_m / sum_r e_r``,
+and the log-probabilities by the log-sum-exp ``log prob_m = o_m - max_r o_r - log sum_r e_r``.
+:func:`softmax_shift_invariance` proves that subtracting any quantity that does not depend on the class changes
+nothing; :class:`MaxOver` is the reduction ``max_r o_r``.
+
 Everything is written for one network in SymPy index form (``IndexedBase``, ``Sum``, ``KroneckerDelta``), with
 0-based indices.  The backward step is *derived*: :func:`~lstm_lit.symbolic.calculus.pullback` applies the chain
 rule with ``sympy.diff`` to the forward statements and :func:`~lstm_lit.symbolic.calculus.normal_form` removes the
@@ -29,7 +35,7 @@ p, q, j, m, r = sp.symbols("p q j m r", **INDEX)
 SHAPES = {
     "x": (n_in,), "s_prev": (n_hid,), "y": (n_out,),
     "W": (n_hid, n_hid), "U": (n_hid, n_in), "b": (n_hid,), "V": (n_out, n_hid), "c": (n_out,),
-    "a": (n_hid,), "s": (n_hid,), "o": (n_out,), "e": (n_out,), "prob": (n_out,),
+    "a": (n_hid,), "s": (n_hid,), "o": (n_out,), "e": (n_out,), "prob": (n_out,), "log_prob": (n_out,),
     "a_next": (n_hid,), "s_next": (n_hid,),
 }
 SHAPES.update({"d_" + name: shape for name, shape in list(SHAPES.items())})
@@ -41,17 +47,88 @@ def concrete_sizes(n_in_, n_hid_, n_out_):
     return dict(zip(SIZES, (n_in_, n_hid_, n_out_)))
 
 
+class MaxOver(sp.Expr):
+    """``max_r term(r)`` for ``r = 0 .. upper``: a reduction over one index, like ``Sum``.
+
+    ``doit()`` writes it out as ``Max`` when the upper bound is a number (so SymPy's own evaluation,
+    :func:`lstm_lit.symbolic.evaluate.evaluate`, needs nothing new); the NumPy printer of the generator prints it
+    as ``numpy.amax`` over the array's axis (``_numpycode``), broadcast to the statement's free indices; the
+    book prints it as ``max_r``.
+    """
+
+    def __new__(cls, term, limits):
+        return sp.Expr.__new__(cls, sp.sympify(term), sp.Tuple(*limits))
+
+    @property
+    def term(self):
+        return self.args[0]
+
+    @property
+    def limits(self):
+        return tuple(self.args[1])
+
+    @property
+    def free_symbols(self):
+        var, lo, hi = self.limits
+        return (self.term.free_symbols | lo.free_symbols | hi.free_symbols) - {var}
+
+    def doit(self, **hints):
+        var, lo, hi = self.limits
+        term = self.term.doit(**hints) if hints.get("deep", True) else self.term
+        if lo.is_Integer and hi.is_Integer:
+            return sp.Max(*[term.subs(var, v) for v in range(int(lo), int(hi) + 1)])
+        return MaxOver(term, (var, lo, hi))
+
+    def _numpycode(self, printer):
+        var, _, _ = self.limits
+        term = self.term
+        if not (isinstance(term, sp.Indexed) and term.indices == (var,)):
+            raise ValueError(f"codegen: cannot print {self} as a maximum over one axis")
+        return printer._broadcast(f"numpy.amax({term.base.label}, axis=1)", (), printer.free)
+
+    def _latex(self, printer):
+        var, _, _ = self.limits
+        return r"\max_{%s} %s" % (printer._print(var), printer._print(self.term))
+
+
+def logit_max(o_base=None):
+    """max_r o[r], the shift of the stable softmax."""
+    o_base = X["o"] if o_base is None else o_base
+    return MaxOver(o_base[r], (r, 0, n_out - 1))
+
+
 def forward_statements():
-    """One step of the RNN as index-form statements (equations 10.8-10.11 of Goodfellow et al.)."""
+    """One step of the RNN as index-form statements (equations 10.8-10.11 of Goodfellow et al.), the softmax in
+    its stable form (the largest logit subtracted; log-probabilities by the log-sum-exp)."""
     W, U, b, V, c = X["W"], X["U"], X["b"], X["V"], X["c"]
     return [
         Define(X["a"][p], b[p] + sp.Sum(W[p, q] * X["s_prev"][q], (q, 0, n_hid - 1))
                + sp.Sum(U[p, j] * X["x"][j], (j, 0, n_in - 1)), "10.8"),
         Define(X["s"][p], sp.tanh(X["a"][p]), "10.9"),
         Define(X["o"][m], c[m] + sp.Sum(V[m, p] * X["s"][p], (p, 0, n_hid - 1)), "10.10"),
-        Define(X["e"][m], sp.exp(X["o"][m])),
+        Define(X["e"][m], sp.exp(X["o"][m] - logit_max())),
         Define(X["prob"][m], X["e"][m] / sp.Sum(X["e"][r], (r, 0, n_out - 1)), "10.11"),
+        Define(X["log_prob"][m], X["o"][m] - logit_max() - sp.log(sp.Sum(X["e"][r], (r, 0, n_out - 1)))),
     ]
+
+
+def softmax_shift_invariance(shift_the_sum=True):
+    """Proof that the stable forms equal the textbook's softmax and its logarithm.
+
+    For a shift ``k`` that is the same for every term of the sum (the statements use k = max_r o_r),
+    ``exp(o_m - k) / sum_r exp(o_r - k) = exp(o_m) / sum_r exp(o_r)`` and
+    ``o_m - k - log sum_r exp(o_r - k) = log(exp(o_m) / sum_r exp(o_r))``.  Returns the two differences after
+    :func:`normal_form` (``exp(-k)`` leaves the sum as a factor and cancels); both are 0.
+    ``shift_the_sum=False`` shifts the numerator but not the sum (a slip the proof must catch: not 0).
+    """
+    k = sp.Symbol("k", real=True)
+    o = X["o"]
+    total = sp.Sum(sp.exp(o[r] - k) if shift_the_sum else sp.exp(o[r]), (r, 0, n_out - 1))
+    prob_diff = normal_form(sp.powsimp(sp.expand(normal_form(sp.exp(o[m] - k) / total) - softmax_of(o)),
+                                       combine="exp"))
+    log_diff = normal_form(sp.expand_log(normal_form(o[m] - k - sp.log(total)), force=True)
+                           - sp.expand_log(sp.log(softmax_of(o)), force=True))
+    return prob_diff, log_diff
 
 
 def statement(target, statements=None):
@@ -100,7 +177,7 @@ def backward_derivations():
     return d
 
 
-# --- what the textbook prints (seed 002, eqs. 10.17-10.28), transcribed in index form -------------------------
+# --- what the textbook prints (Goodfellow et al. 2016, eqs. 10.17-10.28), transcribed in index form -------------------------
 def printed_forms():
     """Goodfellow et al.'s printed gradients in index form (their row-vector products written out).
 
@@ -151,7 +228,8 @@ def printed_outer_products():
 def forward_kernel():
     eqs = StepEquations("rnn_forward_step", ("x", "s_prev", "W", "U", "b", "V", "c"),
                         doc="One step of B vanilla RNNs (Goodfellow et al. eqs. 10.8-10.11): a, s = tanh(a), "
-                            "o, e = exp(o), prob = softmax(o).")
+                            "o, e = exp(o - max(o)), prob = softmax(o) = e / sum(e), "
+                            "log_prob = o - max(o) - log(sum(e)).")
     eqs.statements = forward_statements()
     eqs.outputs = tuple(st.target for st in eqs.statements)
     return eqs
@@ -186,8 +264,8 @@ def run(params, xs, s0, forward_step):
 
 
 def sequence_loss(steps, ys):
-    """Total cross-entropy sum_t L(t) of every network in the batch (shape (B,))."""
-    return -sum(np.sum(y * np.log(st["prob"]), axis=-1) for st, y in zip(steps, ys))
+    """Total cross-entropy sum_t L(t) of every network in the batch (shape (B,)), from the log-sum-exp form."""
+    return -sum(np.sum(y * st["log_prob"], axis=-1) for st, y in zip(steps, ys))
 
 
 def bptt(params, steps, ys, backward_step):
