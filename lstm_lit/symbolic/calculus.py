@@ -6,7 +6,8 @@
 x~(t), the state s(t)), the term ``sum (d expr / d A[a]) * dA[a]`` with ``dA`` an array of derivatives that
 the caller names -- or sets to zero, which is exactly the truncation rule (10).
 
-:func:`index_form_equal` proves two index-form expressions equal.  The background chapters' tools are here too:
+:func:`index_form_equal` proves two index-form expressions equal, checking index ranges against array shapes and
+refusing (:class:`IndexFormError`) what it cannot decide.  The background chapters' tools are here too:
 :func:`normal_form` (the canonical form their kernels are printed from), :func:`pullback` (the chain rule of
 reverse mode, one statement at a time), :func:`shift` (a statement one step later) and :func:`substitute_array`.
 """
@@ -18,8 +19,54 @@ from .model import Define
 INDEX = {"integer": True, "nonnegative": True}  #: the assumptions of every index symbol
 
 
-def _collapse_sum(body, limits):
-    """Sum ``body`` over ``limits`` (a list of (var, lo, hi)), eliminating variables fixed by a delta."""
+class IndexFormError(ValueError):
+    """An index-form question this module cannot decide (an index range it cannot compare, an array read beyond its
+    shape): it refuses rather than guess."""
+
+
+def _nonnegative(expr):
+    """True / False when ``expr >= 0`` holds / fails for every value of the (positive integer) sizes, else None."""
+    expr = sp.expand(expr)
+    if expr.is_nonnegative:
+        return True
+    if expr.is_negative:
+        return False
+    return None
+
+
+def _range_of(index, ranges):
+    """The range (lo, hi) of an index expression: a number, or a symbol with a known range; None if unknown."""
+    if index.is_Integer:
+        return (index, index)
+    return ranges.get(index)
+
+
+def _pin(v, lo, hi, other, ranges):
+    """May ``sum_{v=lo}^{hi} delta(v, other) f(v)`` become ``f(other)``?  Only when ``other``'s range lies inside
+    [lo, hi] for all sizes (True); False when it provably does not (the sum stays); IndexFormError when unknown."""
+    rng = _range_of(other, ranges)
+    if rng is None:
+        raise IndexFormError(f"cannot sum out KroneckerDelta({v}, {other}): the range of {other} is unknown "
+                             f"(give the shapes of the arrays it indexes)")
+    olo, ohi = rng
+    inside = [_nonnegative(olo - lo), _nonnegative(hi - ohi)]
+    if all(inside):
+        return True
+    if False in inside:
+        return False
+    raise IndexFormError(f"cannot decide whether {other} in [{olo}, {ohi}] lies in the summation range "
+                         f"[{lo}, {hi}] of {v}")
+
+
+def _collapse_sum(body, limits, ranges=None):
+    """Sum ``body`` over ``limits`` (a list of (var, lo, hi)), eliminating variables fixed by a delta.
+
+    ``ranges`` (index symbol -> (lo, hi)) makes every step checked: a delta is summed out only when the pinned
+    value provably lies in the summation range, and a sum of a constant over a range of unknown length refuses.
+    ``None``: every index is assumed in range (the derivations' own use, where the sums are full axes).
+    """
+    if ranges is not None:
+        ranges = {**ranges, **{v: (lo, hi) for (v, lo, hi) in limits}}
     terms = sp.Add.make_args(sp.expand(body, deep=False, power_base=False, power_exp=False, log=False, multinomial=False))
     out = []
     for term in terms:
@@ -34,25 +81,37 @@ def _collapse_sum(body, limits):
             if other.has(v):
                 remaining.append((v, lo, hi))
                 continue
+            if ranges is not None and not _pin(v, lo, hi, other, ranges):
+                remaining.append((v, lo, hi))
+                continue
             term = (term / delta).subs(v, other)
             remaining = [(w, a.subs(v, other), b.subs(v, other)) for (w, a, b) in remaining]
         if remaining:
             independent = [(v, lo, hi) for (v, lo, hi) in remaining if not term.has(v)]
             dependent = [lim for lim in remaining if lim not in independent]
             for (v, lo, hi) in independent:
+                if ranges is not None and not _nonnegative(hi - lo + 1):
+                    raise IndexFormError(f"cannot count the terms of the sum over {v} in [{lo}, {hi}]: "
+                                         f"its length {hi - lo + 1} may be negative")
                 term = term * (hi - lo + 1)
             term = sp.Sum(term, *dependent) if dependent else term
         out.append(term)
     return sp.Add(*out)
 
 
-def collapse(expr):
-    """Perform every sum whose summation variable is pinned by a KroneckerDelta (assumes indices in range)."""
+def collapse(expr, ranges=None):
+    """Perform every sum whose summation variable is pinned by a KroneckerDelta.
+
+    Without ``ranges`` every index is assumed to lie in every range it is summed over.  With ``ranges`` (a dict
+    from free index symbols to (lo, hi)) a delta is summed out only where that is proved, see :func:`_collapse_sum`.
+    """
     if isinstance(expr, sp.Sum):
-        return _collapse_sum(collapse(expr.function), [tuple(lim) for lim in expr.limits])
+        limits = [tuple(lim) for lim in expr.limits]
+        inner = ranges if ranges is None else {**ranges, **{v: (lo, hi) for (v, lo, hi) in limits}}
+        return _collapse_sum(collapse(expr.function, inner), limits, ranges)
     if not expr.args or isinstance(expr, sp.Indexed):
         return expr
-    return expr.func(*[collapse(a) for a in expr.args])
+    return expr.func(*[collapse(a, ranges) for a in expr.args])
 
 
 def expand_definitions(expr, equations, names):
@@ -87,7 +146,13 @@ def chain_rule(expr, wrt, dependencies, ranges):
     ``IndexedBase`` of its derivatives with respect to the weight array of ``wrt`` -- element
     ``dA[a..., wrt indices...]`` is dA[a]/d wrt -- or to 0 to drop that path.  ``ranges`` gives each dependency's
     index upper bounds (exclusive), one per axis.
+
+    Every range is checked: ``ranges`` must give an array of the model (:data:`lstm_lit.symbolic.model.ARRAYS`) its
+    registered shape, and a Kronecker delta is summed out only where the pinned index provably lies in the
+    summation range (the free indices' ranges come from the registered shapes of the arrays they index); anything
+    else raises :class:`IndexFormError`.
     """
+    free = _model_index_ranges(ranges, [expr, wrt])
     total = sp.diff(expr, wrt)
     for base, dbase in dependencies.items():
         if dbase == 0:
@@ -95,7 +160,7 @@ def chain_rule(expr, wrt, dependencies, ranges):
         idx = fresh_indices(f"{base.label}_", len(ranges[base]))
         body = sp.diff(expr, base[idx]) * dbase[idx + tuple(wrt.indices)]
         total += sp.Sum(body, *[(v, 0, n - 1) for v, n in zip(idx, ranges[base])])
-    return collapse(total)
+    return collapse(total, free)
 
 
 _counter = {"n": 0}
@@ -115,6 +180,7 @@ def total_derivative(expr, wrt, definitions, leaves, shapes):
     ``shapes`` gives the index upper bounds (exclusive) of every array in ``definitions`` and ``leaves``.
     The result keeps the intermediates' names: it is the chain rule written out, not the expression expanded.
     """
+    _model_index_ranges(shapes, [])
     total = sp.diff(expr, wrt)
     present = {ix.base for ix in expr.atoms(sp.Indexed)}
     for base in present:
@@ -149,16 +215,154 @@ def _flatten(term):
     return sp.Mul(*factors), limits
 
 
-def index_form_equal(a, b):
-    """True when ``a - b`` vanishes in general index form (sums combined after renaming their dummies)."""
+def registry_shapes(forget_gates=True):
+    """{array name: shape} for every array of the model with axes (:data:`lstm_lit.symbolic.model.ARRAYS`)."""
+    from . import model
+
+    return {name: a.shape(forget_gates) for name, a in model.ARRAYS.items() if a.axes}
+
+
+def _same_size(a, b):
+    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def index_ranges(exprs, shapes):
+    """The range (0, size - 1) of every free index that indexes an array of known shape in ``exprs`` (an index
+    inside a sum over it is bound, not free).  ``shapes`` maps array names to sizes.  Raises
+    :class:`IndexFormError` when one index is given two different sizes (``i`` of a cell and of a block)."""
+    found = {}
+
+    def walk(e, bound):
+        if isinstance(e, sp.Sum):
+            for (_, lo, hi) in e.limits:
+                walk(lo, bound)
+                walk(hi, bound)
+            walk(e.function, bound | {lim[0] for lim in e.limits})
+            return
+        if isinstance(e, sp.Indexed):
+            shape = shapes.get(str(e.base.label))
+            if shape is not None and len(shape) == len(e.indices):
+                for ix, n in zip(e.indices, shape):
+                    if not (ix.is_Symbol and ix not in bound):
+                        continue
+                    if ix in found and not _same_size(found[ix][0], n):
+                        raise IndexFormError(f"index {ix} runs over {found[ix][0]} in {found[ix][1]} but over {n} in {e}")
+                    found.setdefault(ix, (n, e))
+            for ix in e.indices:
+                walk(ix, bound)
+            return
+        for arg in e.args:
+            walk(arg, bound)
+
+    for e in exprs:
+        walk(sp.sympify(e), frozenset())
+    return {ix: (sp.Integer(0), n - 1) for ix, (n, _) in found.items()}
+
+
+def check_sum_ranges(expr, shapes):
+    """Raise :class:`IndexFormError` unless every summation range provably stays inside the axes it indexes
+    (``shapes``: array name -> sizes); a sum may cover part of an axis, never more than the axis."""
+    for s in sp.sympify(expr).atoms(sp.Sum):
+        for (v, lo, hi) in s.limits:
+            for ix in s.function.atoms(sp.Indexed):
+                shape = shapes.get(str(ix.base.label))
+                if shape is None or len(shape) != len(ix.indices):
+                    continue
+                for axis, (index, n) in enumerate(zip(ix.indices, shape)):
+                    if index != v:
+                        continue
+                    inside = [_nonnegative(lo), _nonnegative(n - 1 - hi)]
+                    if all(inside):
+                        continue
+                    if False in inside:
+                        raise IndexFormError(f"the sum over {v} in [{lo}, {hi}] reads {ix} outside axis {axis} of "
+                                             f"{ix.base} (size {n})")
+                    raise IndexFormError(f"cannot decide whether the sum over {v} in [{lo}, {hi}] stays inside axis "
+                                         f"{axis} of {ix.base} (size {n})")
+
+
+def _model_index_ranges(declared, exprs):
+    """Check ``declared`` ({IndexedBase: sizes}) against the model's registered shapes (with or without forget
+    gates, whichever fits); return the free-index ranges of ``exprs`` implied by those shapes."""
+    mismatches = []
+    for fg in (True, False):
+        shapes = registry_shapes(fg)
+        wrong = [(str(base.label), tuple(sizes), shapes[str(base.label)]) for base, sizes in declared.items()
+                 if str(base.label) in shapes and not (len(sizes) == len(shapes[str(base.label)])
+                                                       and all(map(_same_size, sizes, shapes[str(base.label)])))]
+        if not wrong:
+            return index_ranges(exprs, shapes)
+        mismatches.append(wrong)
+    name, given, shape = min(mismatches, key=len)[0]
+    raise IndexFormError(f"the ranges give {name} the shape {given}, but the model's {name} has the shape {shape}")
+
+
+_MAX_RENAMINGS = 720
+
+
+def _rename_inner(expr, depth=0):
+    """Name the summation variables of the sums left inside factors (e.g. inside sigma(...)) by nesting depth."""
+    if isinstance(expr, sp.Sum):
+        limits, body = [], expr.function
+        for n, (v, lo, hi) in enumerate(expr.limits):
+            new = sp.Symbol(f"_inner{depth}_{n}", **INDEX)
+            body = body.xreplace({v: new})
+            limits.append((new, lo, hi))
+        return sp.Sum(_rename_inner(body, depth + 1), *limits)
+    if expr.args and not isinstance(expr, sp.Indexed):
+        return expr.func(*[_rename_inner(a, depth) for a in expr.args])
+    return expr
+
+
+def _canonical_term(body, limits):
+    """(key, body): the term's summation ranges in a fixed order and its body with the summation variables renamed
+    canonically -- among the variables with equal ranges, the renaming that prints smallest."""
+    import itertools
+    import math
+
+    body = _rename_inner(body)
+    groups = {}
+    for (v, lo, hi) in limits:
+        groups.setdefault((str(lo), str(hi)), []).append(v)
+    keys = sorted(groups)
+    if math.prod(math.factorial(len(groups[k])) for k in keys) > _MAX_RENAMINGS:
+        raise IndexFormError(f"too many summation variables with equal ranges to compare: {limits}")
+    names = [sp.Symbol(f"_bound{n}", **INDEX) for n in range(len(limits))]
+    best = None
+    for orders in itertools.product(*(itertools.permutations(groups[k]) for k in keys)):
+        variables = [v for order in orders for v in order]
+        renamed = body.xreplace(dict(zip(variables, names)))
+        if best is None or str(renamed) < str(best):
+            best = renamed
+    key = tuple(k for k in keys for _ in groups[k])
+    return key, best
+
+
+def index_form_equal(a, b, shapes=None):
+    """True when ``a - b`` vanishes in general index form: for all sizes and every value of the free indices.
+
+    The bound (summation) indices of both sides are renamed apart first, so a bound index cannot capture a free one
+    (``X[j] * Sum(B[j], j)`` is not ``Sum(X[j] B[j], j)``).  ``shapes`` ({array name: sizes}) gives the ranges of
+    the free indices and bounds the sums: every sum must stay inside the axes it reads, and a Kronecker delta is
+    summed out only where the pinned index provably lies in the summation range (otherwise the sum stays, and a
+    sum over the wrong range or an empty one is not equal to the element).  Terms are grouped by their summation
+    ranges and compared with the summation variables renamed canonically.
+
+    Returns False when the two sides differ in this normal form.  Raises :class:`IndexFormError` for what it
+    cannot decide: an index range it cannot compare (``d_blk`` against ``n_blk``), a delta on an index of unknown
+    range (give ``shapes``), an index used with two different sizes.
+    """
+    a, b = fresh_bound(sp.sympify(a)), fresh_bound(sp.sympify(b))
+    shapes = dict(shapes or {})
+    for e in (a, b):
+        check_sum_ranges(e, shapes)
+    ranges = index_ranges([a, b], shapes)
     groups = {}
     for sign, expr in ((1, a), (-1, b)):
-        for term in sp.Add.make_args(sp.expand(collapse(sp.expand(expr)))):
+        for term in sp.Add.make_args(sp.expand(collapse(sp.expand(expr), ranges))):
             body, limits = _flatten(term)
-            limits.sort(key=lambda lim: (str(lim[2]), str(lim[1])))
-            key = tuple((str(lo), str(hi)) for _, lo, hi in limits)
-            rename = {v: sp.Symbol(f"_d{n}", **INDEX) for n, (v, _, _) in enumerate(limits)}
-            groups[key] = groups.get(key, 0) + sign * body.subs(rename, simultaneous=True)
+            key, body = _canonical_term(body, limits)
+            groups[key] = groups.get(key, 0) + sign * body
     return all(sp.expand(body) == 0 for body in groups.values())
 
 
