@@ -7,8 +7,10 @@ Usage::
 
 The printer turns an index-form statement ``lhs[k, i] = rhs`` into one vectorised NumPy assignment over a
 leading batch axis ``b``: an array ``A[k]`` used where the free indices are ``(k, i)`` becomes the broadcast
-view ``A[:, :, None]``, and a ``Sum`` over a product of arrays becomes one ``numpy.einsum``.  Nothing is
-re-derived here: the generator only prints what ``lstm_lit.symbolic`` hands it.
+view ``A[:, :, None]``, and a ``Sum`` over a product of arrays becomes one ``numpy.einsum``.  An einsum sums over
+whole axes, so a sum whose limits are not exactly an axis of every array it reads is refused (with the axis sizes
+from the arrays' registered shapes).  Nothing is re-derived here: the generator only prints what
+``lstm_lit.symbolic`` hands it.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from .symbolic import kernels
 from .symbolic.activations import sigmoid
+from .symbolic.calculus import registry_shapes
 from .symbolic.model import CellColumns, Concat, Define
 
 GENERATED_DIR = Path(__file__).parent / "generated"
@@ -35,11 +38,26 @@ HEADER = (
 class KernelPrinter(NumPyPrinter):
     """NumPyPrinter that prints index-form expressions as batched array expressions."""
 
-    def __init__(self):
+    def __init__(self, shapes=None):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self.free = ()
         self.per_network = ()
         self.unbatched = ()
+        self.shapes = shapes or {}  #: array name -> sizes (index upper bounds, exclusive), to check sum limits
+
+    def _check_whole_axis(self, expr, factors):
+        """Refuse ``expr`` (a Sum) unless its limits are exactly 0 .. size - 1 of every axis it sums over."""
+        (jdx, lo, hi), = expr.limits
+        for f in factors:
+            name = str(f.base.label)
+            shape = self.shapes.get(name)
+            if shape is None or len(shape) != len(f.indices):
+                raise ValueError(f"codegen: no shape known for {name}, so the sum over {jdx} in [{lo}, {hi}] cannot "
+                                 f"be shown to cover its axis")
+            for axis, (ix, n) in enumerate(zip(f.indices, shape)):
+                if ix == jdx and (sp.expand(lo) != 0 or sp.expand(hi - (n - 1)) != 0):
+                    raise ValueError(f"codegen: the sum over {jdx} in [{lo}, {hi}] does not cover axis {axis} of "
+                                     f"{name} (0 .. {n - 1}); an einsum would sum the whole axis")
 
     # arrays ---------------------------------------------------------------------------------------------
     def _broadcast(self, code, have, want):
@@ -74,6 +92,7 @@ class KernelPrinter(NumPyPrinter):
         inside.sort(key=lambda f: (not str(f.base.label).startswith("W"), str(f.base.label)))
         if not all(isinstance(f, sp.Indexed) and all(ix.is_Symbol for ix in f.indices) for f in inside):
             raise ValueError(f"codegen: cannot print {expr} as an einsum")
+        self._check_whole_axis(expr, inside)
         letters = iter(c for c in string.ascii_lowercase if c != "b")
         names = {}
         for f in inside:
@@ -128,8 +147,9 @@ def sigmoid_source():
     )
 
 
-def function_source(eqs):
-    printer = KernelPrinter()
+def function_source(eqs, shapes=None):
+    """One kernel; ``shapes`` (array name -> sizes) bounds its sums, by default the model's registered shapes."""
+    printer = KernelPrinter(registry_shapes(eqs.forget_gates) if shapes is None else shapes)
     printer.per_network, printer.unbatched = eqs.per_network, eqs.unbatched
     args = ", ".join(list(eqs.inputs) + list(eqs.scalars))
     lines = [f"def {eqs.name}({args}):", f'    """{eqs.doc}"""']
@@ -141,18 +161,26 @@ def function_source(eqs):
     return "\n".join(lines) + "\n"
 
 
-def module_source(doc, equations):
+def module_source(doc, equations, shapes=None):
     parts = [HEADER, f'"""{doc}"""\n', "import numpy\n", "", sigmoid_source()]
     for eqs in equations:
-        parts += ["", function_source(eqs)]
+        parts += ["", function_source(eqs, shapes)]
     return "\n".join(parts)
+
+
+def background_shapes():
+    """The array shapes of the background chapters' kernels, by generated file."""
+    from .symbolic import gru, modern_lstm, rnn
+
+    return {"rnn.py": rnn.SHAPES, "modern_lstm.py": modern_lstm.SHAPES, "gru.py": gru.SHAPES}
 
 
 def render():
     """Every generated file, as {file name: source text}."""
     from . import codegen_numba
 
-    sources = {name: module_source(doc, eqs) for name, (doc, eqs) in kernels.modules().items()}
+    shapes = background_shapes()
+    sources = {name: module_source(doc, eqs, shapes.get(name)) for name, (doc, eqs) in kernels.modules().items()}
     sources["rtrl_fused.py"] = codegen_numba.module_source(HEADER)
     sources["cerg_steps.py"] = codegen_numba.cerg_module_source(HEADER)
     return sources

@@ -126,7 +126,24 @@ class FusedStep:
             self.emit(depth + len(loops), f"{st.target}[o + {flat}] = {self.ref(name, loops)}")
             self.emit(depth, f"o += {' * '.join(dims)}")
 
+    def check_sum_limits(self, st):
+        """Refuse a sum that reads an array beyond one of its axes (a loop has no bounds check).  A sum over part of
+        an axis is printed as it is written: its loop runs over exactly its limits."""
+        shapes = {name: a.shape(self.fg) for name, a in model.ARRAYS.items()}
+        for s in st.rhs.atoms(sp.Sum):
+            for (v, lo, hi) in s.limits:
+                for f in s.function.atoms(sp.Indexed):
+                    shape = shapes.get(str(f.base.label))
+                    if shape is None or len(shape) != len(f.indices):
+                        raise ValueError(f"codegen_numba: no shape known for {f.base}, so the sum over {v} in "
+                                         f"[{lo}, {hi}] cannot be shown to stay inside its axes")
+                    for axis, (ix, n) in enumerate(zip(f.indices, shape)):
+                        if ix == v and not (sp.expand(lo).is_nonnegative and sp.expand(n - 1 - hi).is_nonnegative):
+                            raise ValueError(f"codegen_numba: the sum over {v} in [{lo}, {hi}] does not stay inside "
+                                             f"axis {axis} of {f.base} (0 .. {n - 1})")
+
     def define(self, st, depth):
+        self.check_sum_limits(st)
         printer = ScalarPrinter(self.ref)
         target = st.target
         dims = self.size(target)
