@@ -58,6 +58,14 @@ def _add(*terms):
     return sp.Add(*terms, evaluate=False)
 
 
+def _weight_first(net_input):
+    """A net input ``Sum(W[...] * source[j], limits)`` with the weight written first, as the papers do."""
+    (term, *limits) = net_input.args
+    weights = [f for f in term.args if str(f.base.label).startswith("W")]
+    others = [f for f in term.args if f not in weights]
+    return sp.Sum(_mul(*weights, *others), *limits)
+
+
 def paper_forms(forget_gates: bool = True, current_cells: bool = True) -> dict:
     """``{statement name: (lhs, rhs as the paper writes it)}`` for every statement of the forward step.
 
@@ -70,7 +78,7 @@ def paper_forms(forget_gates: bool = True, current_cells: bool = True) -> dict:
     forms = {}
     for st in derived.statements:
         if isinstance(st, model.Define) and st.target.startswith("z_"):
-            forms[st.target] = (st.lhs, st.rhs)
+            forms[st.target] = (st.lhs, _weight_first(st.rhs))
     for gate, f in (("fg", f_fg), ("ig", f_ig), ("og", f_og)):
         if gate == "fg" and not forget_gates:
             continue
