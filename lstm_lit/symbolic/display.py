@@ -53,13 +53,21 @@ def _name_source_count(expr):
                         lambda e: sp.Sum(e.function, *[(v, lo, rename(hi)) for v, lo, hi in e.limits]))
 
 
+class _AsWrittenPrinter(BookLatexPrinter):
+    """Terms and factors in the order they were built; sizes and limits (no arrays in them) in SymPy's order."""
+
+    def _print_Add(self, expr, order=None):
+        if not expr.has(sp.Indexed):
+            return super()._print_Add(expr, order="lex")
+        return super()._print_Add(expr, order="none")
+
+
 def latex(expr, as_written=False):
     """LaTeX of ``expr`` in the book's notation; ``as_written=True`` keeps the order of the factors and terms of an
     unevaluated expression (the paper's forms are built that way), instead of SymPy's canonical order."""
-    settings = {"mul_symbol": None}
     if as_written:
-        settings["order"] = "none"
-    return BookLatexPrinter(settings).doprint(_name_source_count(expr))
+        return _AsWrittenPrinter({"mul_symbol": None, "order": "none"}).doprint(_name_source_count(expr))
+    return BookLatexPrinter({"mul_symbol": None}).doprint(_name_source_count(expr))
 
 
 def _side(x, as_written):

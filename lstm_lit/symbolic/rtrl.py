@@ -6,15 +6,16 @@ The derivation is mechanical.  ``sympy.diff`` differentiates one step of the net
 x~(t) (whose derivative the **truncation rule** sets to zero) and through the state s(t) (whose derivative
 with respect to a weight is the weight's *eligibility trace*).  Applied to equation (9) this yields the trace
 recursions; applied to the loss it yields the gradients.  Each result is compared with the published form
-(the ``printed_*`` functions, transcribed from the notes into this package's 0-based notation).
+(the ``printed_*`` functions: the forms of :mod:`lstm_lit.symbolic.paper_forms`, typed there from the notes in this
+package's 0-based notation with their own activation definitions, written out here for the comparison).
 """
 
 import sympy as sp
 
 from . import model
-from .activations import g, h, sigmoid
+from .activations import h, sigmoid
 from .calculus import chain_rule, collapse, expand_definitions, name_subexpressions, total_derivative
-from .model import A, Define, StepEquations, d_blk, d_in, d_out, i, k, m, n_blk, p, q, state_decay
+from .model import A, Define, StepEquations, d_blk, d_in, d_out, i, k, m, n_blk, p, q
 
 r = sp.Symbol("r", integer=True, nonnegative=True)  #: cell index of a W^c weight (W^c_{p,r,q})
 
@@ -121,18 +122,17 @@ def reduced_trace_update(weight, forget_gates=True):
     return sp.collect(update, reduced_trace(weight)[k, i, q])
 
 
+def _printed(form):
+    """A form of :mod:`lstm_lit.symbolic.paper_forms` (typed there with its own g, h and sigma), written out and in
+    this derivation's sigmoid, so that it compares with the derived expressions directly."""
+    from . import paper_forms
+    return paper_forms.written_out(form).replace(paper_forms.sigma, sigmoid)
+
+
 def printed_trace_update(weight, forget_gates=True):
     """The trace recursions as the notes print them: second lines of (13), (14), (15) (0-based, in our names)."""
-    keep = A["y_fg"][k] if forget_gates else state_decay
-    e = reduced_trace(weight)[k, i, q]
-    xq = A["x_tilde"][q]
-    dsig = lambda y: y * (1 - y)  # noqa: E731 -- f'(z) = f(z)(1 - f(z)) for the logistic gates
-    source = {
-        "W_fg": dsig(A["y_fg"][k]) * xq * A["s_prev"][k, i],          # (13): f_fg'(z_fg) x~_q s(t)
-        "W_ig": dsig(A["y_ig"][k]) * xq * g(A["z_c"][k, i]),          # (14): f_ig'(z_ig) x~_q g(z_c)
-        "W_c": A["y_ig"][k] * sp.diff(g(A["z_c"][k, i]), A["z_c"][k, i]) * xq,  # (15): y_ig g'(z_c) x~_q
-    }[weight]
-    return keep * e + source
+    from . import paper_forms
+    return _printed(paper_forms.trace_update(weight, forget_gates))
 
 
 def untruncated_extra_terms(weight, forget_gates=True):
@@ -175,22 +175,11 @@ def derived_gradient(weight, forget_gates=True):
 
 
 def printed_gradient(weight, forget_gates=True):
-    """The gradients as printed in the notes, (1), (12)-(15) first lines (0-based, our names), expanded to primitives."""
-    y = A["y"][m]
-    delta_out = (y - target[m]) * y * (1 - y)  # (y - \hat y) f_out'(z_out)
-    back = lambda kk, ii: sp.Sum(delta_out * W_out_c[m, kk, ii], (m, 0, d_out - 1))  # noqa: E731
-    hprime = lambda s: sp.diff(h(s), s)  # noqa: E731
-    y_og, s_ = A["y_og"][p], A["s"]
+    """The gradients as printed in the notes, (2)-(4), (12)-(15) first lines (0-based, our names), written out."""
+    from . import paper_forms
     if weight == "W_out":
         raise ValueError("W_out: compare with printed_output_gradient")
-    if weight == "W_og":   # (12) = (2): sum_j [sum_i delta_i W^out_{i,c(p,j)}] h(s_pj) f_og'(z_og_p) x~_q
-        return sp.Sum(back(p, i2) * h(s_[p, i2]), (i2, 0, d_blk - 1)) * y_og * (1 - y_og) * A["x_tilde"][q]
-    if weight in ("W_fg", "W_ig"):  # (13), (14): (sum_j [...] h'(s_pj) ds_pj/dW_pq) y_og_p
-        e = reduced_trace_next(weight)[p, i2, q]
-        return sp.Sum(back(p, i2) * hprime(s_[p, i2]) * e, (i2, 0, d_blk - 1)) * y_og
-    if weight == "W_c":  # (15): [sum_i delta_i W^out_{i,c(p,r)}] y_og_p h'(s_pr) ds_pr/dW^c_prq
-        return back(p, r) * y_og * hprime(s_[p, r]) * reduced_trace_next(weight)[p, r, q]
-    raise KeyError(weight)
+    return _printed(paper_forms.gradient(weight, forget_gates))
 
 
 def _gradient_definitions(forget_gates=True):
@@ -236,8 +225,8 @@ def gradient(weight, forget_gates=True):
 
 def printed_output_gradient():
     """(1): (y_p - \\hat y_p) f_out'(z_out_p) x_out_q."""
-    y = A["y"][m]
-    return (y - target[m]) * y * (1 - y) * A["x_out"][q]
+    from . import paper_forms
+    return _printed(paper_forms.output_gradient())
 
 
 # --- what the generator prints ------------------------------------------------------------------------
