@@ -132,7 +132,7 @@ class FusedStep:
         shapes = {name: a.shape(self.fg) for name, a in model.ARRAYS.items()}
         for s in st.rhs.atoms(sp.Sum):
             for (v, lo, hi) in s.limits:
-                for f in s.function.atoms(sp.Indexed):
+                for f in sorted(s.function.atoms(sp.Indexed), key=str):
                     shape = shapes.get(str(f.base.label))
                     if shape is None or len(shape) != len(f.indices):
                         raise ValueError(f"codegen_numba: no shape known for {f.base}, so the sum over {v} in "
