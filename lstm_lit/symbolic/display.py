@@ -49,7 +49,7 @@ def _name_source_count(expr):
             if sp.expand(limit - (model.n_src(fg) - 1)) == 0:
                 return n_src_symbol - 1
         return limit
-    return expr.replace(lambda e: isinstance(e, sp.Sum),
+    return sp.sympify(expr).replace(lambda e: isinstance(e, sp.Sum),
                         lambda e: sp.Sum(e.function, *[(v, lo, rename(hi)) for v, lo, hi in e.limits]))
 
 

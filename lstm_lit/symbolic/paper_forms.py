@@ -156,9 +156,14 @@ def output_error(mm=m):
     return M(P(A["y"][mm], -target[mm]), f_prime(A["z_out"][mm]))
 
 
-def trace_update(weight, forget_gates=True):
-    """The second lines of (13), (14), (15): e(t+1) in terms of e(t) (1997: (3), (4) with the decay lambda)."""
-    keep = A["y_fg"][k] if forget_gates else state_decay
+def _carry(old, forget_gates, decay):
+    """The old derivative as carried to t+1: times the forget gate, or (1997) times the decay (omitted when 1)."""
+    keep = A["y_fg"][k] if forget_gates else decay
+    return old if keep == 1 else M(keep, old)
+
+
+def trace_update(weight, forget_gates=True, decay=state_decay):
+    """The second lines of (13), (14), (15): e(t+1) in terms of e(t) (1997: (3), (4) with ``decay``, 1 in the paper)."""
     e = sp.IndexedBase(_TRACE[weight])[k, i, q]
     xq = A["x_tilde"][q]
     local = {
@@ -168,7 +173,7 @@ def trace_update(weight, forget_gates=True):
     }[weight]
     if weight == "W_fg" and not forget_gates:
         raise ValueError("the 1997 LSTM has no forget gate")
-    return P(M(keep, e), local)
+    return P(_carry(e, forget_gates, decay), local)
 
 
 def output_gradient():
@@ -209,10 +214,9 @@ def statement(name):
     return forms[name]
 
 
-def state_derivative(weight, forget_gates=True):
+def state_derivative(weight, forget_gates=True, decay=state_decay):
     """d s_{k,i}(t+1) / d W before the reduction: the notes' first step, the old derivative carried by the forget
-    gate (1997: the decay lambda) plus a local term that only the weights of block k (and, for W^c, cell i) have."""
-    keep = A["y_fg"][k] if forget_gates else state_decay
+    gate (1997: ``decay``) plus a local term that only the weights of block k (and, for W^c, cell i) have."""
     xq = A["x_tilde"][q]
     if weight == "W_c":
         old = sp.IndexedBase("dS_dW_c")[k, i, p, r, q]
@@ -221,7 +225,7 @@ def state_derivative(weight, forget_gates=True):
         old = sp.IndexedBase("dS_d" + weight)[k, i, p, q]
         local = {"W_fg": M(sp.KroneckerDelta(k, p), f_prime(A["z_fg"][k]), xq, A["s_prev"][k, i]),
                  "W_ig": M(sp.KroneckerDelta(k, p), f_prime(A["z_ig"][k]), xq, g(A["z_c"][k, i]))}[weight]
-    return P(M(keep, old), local)
+    return P(_carry(old, forget_gates, decay), local)
 
 
 STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c")  #: those :func:`statement` knows
