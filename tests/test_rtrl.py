@@ -1,6 +1,8 @@
 """Truncated RTRL: the derivation against the published forms, the generated kernels against SymPy, and the
 gradient against finite differences of the frozen-recurrence surrogate.  Every check has a broken twin."""
 
+import dataclasses
+import functools
 import importlib.util
 
 import numpy as np
@@ -12,7 +14,7 @@ from lstm_lit import codegen
 from lstm_lit.generated import rtrl as generated
 from lstm_lit.network import LSTMNetwork
 from lstm_lit.symbolic import model, rtrl
-from lstm_lit.symbolic.calculus import index_form_equal
+from lstm_lit.symbolic.calculus import index_form_equal, registry_shapes
 from lstm_lit.symbolic.evaluate import concrete_sizes
 
 # --- the derivation in general index form ----------------------------------------------------------------
@@ -22,7 +24,7 @@ TRACE_CASES = [("W_fg", True), ("W_ig", True), ("W_c", True), ("W_ig", False), (
 @pytest.mark.parametrize("weight,forget_gates", TRACE_CASES)
 def test_trace_recursion_derived_equals_printed(weight, forget_gates):
     derived = rtrl.reduced_trace_update(weight, forget_gates)
-    assert index_form_equal(derived, rtrl.printed_trace_update(weight, forget_gates))
+    assert index_form_equal(derived, rtrl.printed_trace_update(weight, forget_gates), registry_shapes(forget_gates))
 
 
 def test_trace_recursion_broken_twin():
@@ -30,7 +32,7 @@ def test_trace_recursion_broken_twin():
     derived = rtrl.reduced_trace_update("W_ig", True)
     broken = rtrl.printed_trace_update("W_ig", True).subs(model.A["y_fg"][model.k] * rtrl.reduced_trace("W_ig")[model.k, model.i, model.q],
                                                           rtrl.reduced_trace("W_ig")[model.k, model.i, model.q])
-    assert not index_form_equal(derived, broken)
+    assert not index_form_equal(derived, broken, registry_shapes(True))
 
 
 def test_output_gate_trace_stays_zero():
@@ -43,15 +45,15 @@ def test_output_gate_trace_stays_zero():
 def test_gradient_derived_equals_printed_and_generated(weight):
     derived = rtrl.gradient(weight)
     printed = rtrl.printed_output_gradient() if weight == "W_out" else rtrl.printed_gradient(weight)
-    assert index_form_equal(derived, printed)
-    assert index_form_equal(derived, rtrl.kernel_gradient(weight))
+    assert index_form_equal(derived, printed, registry_shapes(True))
+    assert index_form_equal(derived, rtrl.kernel_gradient(weight), registry_shapes(True))
 
 
 def test_gradient_broken_twin():
     """(14) without its output-gate factor must not be the derived gradient."""
     printed = rtrl.printed_gradient("W_ig")
-    assert index_form_equal(rtrl.gradient("W_ig"), printed)
-    assert not index_form_equal(rtrl.gradient("W_ig"), printed / model.A["y_og"][model.p])
+    assert index_form_equal(rtrl.gradient("W_ig"), printed, registry_shapes(True))
+    assert not index_form_equal(rtrl.gradient("W_ig"), printed / model.A["y_og"][model.p], registry_shapes(True))
 
 
 def test_truncation_drops_exactly_the_recurrent_paths():
@@ -100,16 +102,29 @@ def test_generated_rtrl_matches_sympy(make, forget_gates, function, sizes, batch
     assert max_deviation(make(forget_gates), function, sizes, vals) < 1e-12
 
 
-def test_generated_rtrl_broken_twin(tmp_path):
-    good = rtrl.trace_equations(True)
-    broken = rtrl.trace_equations(True)
-    st = broken.statements[0]
-    broken.statements[0] = model.Define(st.lhs, st.rhs * sp.Rational(101, 100), st.label)
-    path = tmp_path / "broken_rtrl.py"
+@functools.lru_cache(maxsize=None)
+def _trace_equations(forget_gates):
+    return rtrl.trace_equations(forget_gates)
+
+
+def broken_trace_kernel(tmp_path, target, factor=sp.Rational(101, 100)):
+    """The generated trace_step with the statement for ``target`` (e.g. ``e_fg_next``) multiplied by ``factor``.
+    Returns (intact equations, broken equations, broken module)."""
+    good = _trace_equations(True)
+    broken = dataclasses.replace(good, statements=list(good.statements))
+    at = next(n for n, st in enumerate(broken.statements) if st.target == target)
+    st = broken.statements[at]
+    broken.statements[at] = model.Define(st.lhs, st.rhs * factor, st.label)
+    path = tmp_path / f"broken_{target}.py"
     path.write_text(codegen.module_source("broken", [broken]))
-    spec = importlib.util.spec_from_file_location("broken_rtrl", path)
+    spec = importlib.util.spec_from_file_location(f"broken_{target}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return good, broken, mod
+
+
+def test_generated_rtrl_broken_twin(tmp_path):
+    good, _, mod = broken_trace_kernel(tmp_path, "src_fg")
     vals = _random_rtrl_inputs(np.random.default_rng(12), SIZES[0], 2, True)
     assert max_deviation(good, mod.trace_step, SIZES[0], vals) > 1e-6
 
@@ -204,25 +219,21 @@ def test_truncated_gradient_1997_is_surrogate_gradient():
     assert _rel_error(fd, grads) <= 1e-6
 
 
-def test_surrogate_check_broken_twin():
-    """A trace update off by 1% (the W^fg trace scaled) must fail the finite-difference check."""
+def test_surrogate_check_broken_twin(tmp_path, monkeypatch):
+    """The W^fg trace update off by 1% (e_fg(t+1) scaled by 1.01 in the generated trace_step that the network runs)
+    must fail the finite-difference check on W^fg, and only there."""
     sizes = SIZES[0]
-
-    def run_broken():
-        rng = np.random.default_rng(0)
-        net = LSTMNetwork(*sizes, batch=1)
-        for name, shape in net.shapes.items():
-            net.weights[name] = rng.uniform(-0.5, 0.5, size=(1,) + shape)
-        net.weights["W_fg"] *= 0.1
-        net.weights["W_fg"][0, :, sizes[0]] = 6.0
-        return net
-
     net, W0, xs, x_tildes, target, grads = _run(sizes, "full", 6.0)
     fd = central_differences(lambda W: surrogate_loss(W, xs, x_tildes, target), W0, net.masks)
-    broken = dict(grads)
-    broken["W_fg"] = grads["W_fg"] * 1.01
     assert _rel_error(fd, grads) <= 1e-6
+    _, _, mod = broken_trace_kernel(tmp_path, "e_fg_next")
+    monkeypatch.setattr(generated, "trace_step", mod.trace_step)
+    net_b, W0_b, _, _, _, broken = _run(sizes, "full", 6.0)
+    assert all(np.array_equal(W0[n], W0_b[n]) for n in W0)  # the same network and inputs; only the traces differ
+    assert _rel_error({"W_fg": fd["W_fg"]}, {"W_fg": broken["W_fg"]}) > 1e-3
     assert _rel_error(fd, broken) > 1e-6
+    others = [n for n in fd if n != "W_fg"]
+    assert _rel_error({n: fd[n] for n in others}, {n: broken[n] for n in others}) <= 1e-6
 
 
 def test_full_gradient_differs_from_truncated():
