@@ -1,0 +1,127 @@
+"""``python -m lstm_lit.nto``: run experiment 2 (NTO) or 3 (continual NTO) for one variant and many networks,
+resumably."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from ..cerg.cli import _non_negative, _positive, _positive_float, _tolerance
+from ..cerg.runner import ConfigMismatch, StopRequested, checkpoint_path
+from .engine import DEFAULT_STEP_BUDGET
+from .protocol import BETWEEN, DEFAULT_MAX_TRAIN, DEFAULT_N_TEST, TASKS, VARIANTS, Config
+
+EPILOG = """\
+variants:  nto: lstm1997, forget-b5, forget-b1;  cnto: reset, standard, forget, forget-decay
+
+Re-running the same command resumes from OUT.ckpt.npz. Ctrl-C or SIGTERM saves and exits (status 130); no
+finished network is lost, and the resumed run gives exactly the results of an uninterrupted one.
+On a Dask cluster: dask scheduler; dask worker ADDRESS on every machine; then this command with --scheduler ADDRESS.
+"""
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m lstm_lit.nto", description=__doc__.split("\n")[0].strip("`: "),
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=TASKS, default="nto", help="nto (experiment 2) or cnto (experiment 3)")
+    p.add_argument("--variant", default=None, help="see below (default: forget-b5 for nto, forget for cnto)")
+    p.add_argument("--seed", type=_non_negative, default=0)
+    p.add_argument("--runs", type=_positive, default=10, help="independent networks")
+    p.add_argument("--max-train", type=_positive, default=None,
+                   help="training sequences (nto, default 1e6) or streams (cnto, default 1e5, the paper's) per network")
+    p.add_argument("--window", type=_positive, default=2000, help="nto: correct training sequences in a row that "
+                                                                  "solve the task (default 2000, as in 1997)")
+    p.add_argument("--n-test", type=_positive, default=None, help="test sequences (nto, 2000) or streams (cnto, 10)")
+    p.add_argument("--stream-len", type=_positive, default=100, help="cnto: sequences per stream")
+    p.add_argument("--full-test-every", type=_positive, default=100, help="cnto: full test every N-th stream")
+    p.add_argument("--between", choices=BETWEEN, default="none",
+                   help="error signal between classification steps (see lstm_lit.nto.protocol)")
+    p.add_argument("--tolerance", type=_tolerance, default=0.3)
+    p.add_argument("--alpha", type=_positive_float, default=0.5, help="learning rate (at each stream's start)")
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="local processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--out", required=True, help="results JSON (checkpoint: OUT.ckpt.npz)")
+    p.add_argument("--checkpoint-every", type=_positive_float, default=60.0, help="seconds between checkpoints")
+    p.add_argument("--step-budget", type=_positive, default=DEFAULT_STEP_BUDGET, help="network-steps per task")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start again")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _progress_bar(experiment):
+    from tqdm import tqdm
+    config = experiment.config
+    done = sum(1 for r in experiment.runs.values() if r.outcome)
+    bar = tqdm(total=config.runs, initial=done, unit="net", desc=f"{config.task} {config.variant}", file=sys.stderr)
+    t0, units0 = time.perf_counter(), sum(r.done for r in experiment.runs.values())
+    unit = "seq" if config.task == "nto" else "streams"
+
+    def update(exp):
+        finished = [r for r in exp.runs.values() if r.outcome]
+        bar.n = len(finished)
+        rate = (sum(r.done for r in exp.runs.values()) - units0) / max(time.perf_counter() - t0, 1e-9)
+        solved = sum(r.outcome == "solved" for r in finished)
+        bar.set_postfix_str(f"{rate:,.0f} {unit}/s; solved {solved}", refresh=False)
+        bar.refresh()
+    return bar, update
+
+
+def main(argv=None):
+    stop = StopRequested()   # from here on Ctrl-C and SIGTERM only set a flag; the runner stops at a safe point
+    old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv, stop)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _main(argv, stop):
+    from .runner import Experiment, run
+    p = parser()
+    args = p.parse_args(argv)
+    variant = args.variant or ("forget-b5" if args.task == "nto" else "forget")
+    if variant not in VARIANTS[args.task]:
+        p.error(f"argument --variant: {variant!r} is not a variant of --task {args.task}; choose one of "
+                f"{', '.join(VARIANTS[args.task])}")
+    config = Config(task=args.task, variant=variant, seed=args.seed, runs=args.runs,
+                    max_train=args.max_train or DEFAULT_MAX_TRAIN[args.task], window=args.window,
+                    n_test=args.n_test or DEFAULT_N_TEST[args.task], stream_len=args.stream_len,
+                    full_test_every=args.full_test_every, between=args.between, tolerance=args.tolerance,
+                    alpha0=args.alpha)
+    try:
+        config.validate()
+    except ValueError as e:
+        p.error(str(e))
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        p.error(f"the directory of --out does not exist: {out_dir}")
+    try:
+        experiment = Experiment(config, args.out, fresh=args.fresh)
+    except (ConfigMismatch, ValueError) as e:
+        p.error(str(e))
+    if experiment.runs:
+        finished = sum(1 for r in experiment.runs.values() if r.outcome)
+        print(f"resuming {args.out}: {finished} of {config.runs} networks finished", file=sys.stderr)
+    bar, update = (None, None) if args.no_progress else _progress_bar(experiment)
+    try:
+        status = run(experiment, workers=args.workers, scheduler=args.scheduler, step_budget=args.step_budget,
+                     checkpoint_every=args.checkpoint_every, stop=stop, progress=update)
+    except OSError as e:
+        p.exit(2, f"{p.prog}: error: {e}\n")
+    finally:
+        if bar:
+            bar.close()
+    if status == "stopped":
+        print(f"interrupted: {checkpoint_path(args.out)} saved; run the same command to resume", file=sys.stderr)
+        return 130
+    if status == "worker lost":
+        print(f"a worker process died; {checkpoint_path(args.out)} holds every finished network: run the same "
+              "command to resume", file=sys.stderr)
+        return 1
+    print(json.dumps(experiment.results()["summary"]), file=sys.stderr)
+    return 0

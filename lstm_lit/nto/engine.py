@@ -1,0 +1,355 @@
+"""The compiled NTO engine: many training sequences (NTO) or whole streams and their tests (continual NTO) of one
+network per Numba call.
+
+As in the CERG engine (:mod:`lstm_lit.cerg.engine`), the step arithmetic is not written here: the loops call the
+training step and the forward-only test step printed from the SymPy statements for general sizes
+(:mod:`lstm_lit.generated.rtrl_fused`, ``train_step_net`` / ``test_step_net`` and their 1997 twins).  This module
+writes only the bookkeeping: drawing the symbols (:mod:`lstm_lit.nto.streams`), the error signal, the 0.3 rule,
+resets, alpha-decay, the stop rules and the tests (:mod:`lstm_lit.nto.protocol`).  No ``fastmath``.
+
+A network between two training sequences (NTO) or streams (CNTO) is its weights plus a few counters
+(:class:`NetworkRun`); every sequence or stream starts from the zero state with zero traces and is drawn from its own
+key, so :func:`advance` may split the work anywhere and the results stay a function of (config, network index).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from dataclasses import dataclass, field
+
+import numba
+from numba.extending import overload
+import numpy as np
+
+from ..cerg.engine import _zero
+from ..cerg.streams import stream_bases, stream_start
+from ..generated import rtrl_fused
+from ..network import LSTMNetwork
+from . import streams
+from .protocol import BETWEEN, SIZES, Config
+
+NO_OUTCOME, SOLVED, LAST = 0, 1, 2
+SKIPPED = -1            # score of a test stream that early exit did not run
+DEFAULT_STEP_BUDGET = 2_000_000
+TAIL = 100              # CNTO: training-stream lengths kept per network
+
+
+def _train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+    """The general-size training step for either LSTM (compiled code only; chosen by the number of weights)."""
+
+
+def _test_step(b, x, state_decay, state, weights, work, y):
+    """The general-size test step for either LSTM (compiled code only)."""
+
+
+@overload(_train_step)
+def _choose_train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+    kernel = rtrl_fused.train_step_net if len(weights) == 5 else rtrl_fused.train_step_1997_net
+
+    def step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
+        kernel(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y)
+    return step
+
+
+@overload(_test_step)
+def _choose_test_step(b, x, state_decay, state, weights, work, y):
+    kernel = rtrl_fused.test_step_net if len(weights) == 5 else rtrl_fused.test_step_1997_net
+
+    def step(b, x, state_decay, state, weights, work, y):
+        kernel(b, x, state_decay, state, weights, work, y)
+    return step
+
+
+@numba.njit(cache=True)
+def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces, train_work, test_work,
+              x, target, y):
+    """One NTO sequence from the current state (no reset): returns (rng, classified correctly, steps)."""
+    rng, length, t1, t2, t3, label = streams.layout(rng)
+    for t in range(1, length + 1):
+        rng, unit = streams.symbol_at(rng, t, length, t1, t2, t3, label)
+        for m in range(x.shape[1]):
+            x[0, m] = 0.0
+        x[0, unit] = 1.0
+        last = t == length
+        for m in range(target.shape[1]):
+            target[0, m] = 0.0
+        if last:
+            target[0, label] = 1.0
+        if training:
+            lr = alpha if (last or between_zero) else 0.0   # rate 0: traces advance, weights stay (W - 0 * grad)
+            _train_step(0, x, target, lr, 1.0, state, weights, masks, traces, train_work, y)
+        else:
+            _test_step(0, x, 1.0, state, weights, test_work, y)
+    ok = True
+    for m in range(y.shape[1]):
+        if not abs(y[0, m] - target[0, m]) < tolerance:
+            ok = False
+    return rng, ok, length
+
+
+@numba.njit(cache=True)
+def run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budget, correct_out,
+            state, weights, masks, traces, train_work, test_work, x, target, y):
+    """NTO training sequences ``done + 1, ...`` until solved (``window`` correct in a row), ``max_train``, the step
+    budget or the end of ``correct_out`` (one flag per sequence).  Returns (sequences run, streak, outcome, steps)."""
+    n = 0
+    used = 0
+    while n < correct_out.size:
+        s = done + n + 1
+        _zero(state)
+        _zero(traces)
+        rng, ok, steps = _sequence(stream_start(bases[0], s, 0), True, alpha0, False, tolerance, state, weights,
+                                   masks, traces, train_work, test_work, x, target, y)
+        correct_out[n] = ok
+        streak = streak + 1 if ok else 0
+        used += steps
+        n += 1
+        if streak >= window:
+            return n, streak, SOLVED, used
+        if s >= max_train:
+            return n, streak, LAST, used
+        if used >= step_budget:
+            break
+    return n, streak, NO_OUTCOME, used
+
+
+@numba.njit(cache=True)
+def test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y):
+    """The NTO test: ``n_test`` fresh sequences without learning.  Returns (errors, steps)."""
+    errors = 0
+    used = 0
+    for k in range(n_test):
+        _zero(state)
+        rng, ok, steps = _sequence(stream_start(bases[1], 0, k), False, 0.0, False, tolerance, state, weights,
+                                   masks, traces, train_work, test_work, x, target, y)
+        errors += 0 if ok else 1
+        used += steps
+    return errors, used
+
+
+@numba.njit(cache=True)
+def _stream(training, rng_start, stream_len, alpha0, alpha_decay, reset, between_zero, tolerance,
+            state, weights, masks, traces, train_work, test_work, x, target, y):
+    """One continual stream from the zero state: returns (sequences classified before the first error, steps)."""
+    rng = np.uint64(rng_start)
+    _zero(state)
+    _zero(traces)
+    alpha = alpha0
+    good = 0
+    used = 0
+    for j in range(stream_len):
+        if reset and j > 0:   # the 1997 LSTM's external reset before every sequence
+            _zero(state)
+            _zero(traces)
+        rng, ok, steps = _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces,
+                                   train_work, test_work, x, target, y)
+        used += steps
+        if not ok:
+            break
+        good += 1
+        alpha *= alpha_decay
+    return good, used
+
+
+@numba.njit(cache=True)
+def run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset, between_zero,
+             tolerance, step_budget, train_len, test_len, state, weights, masks, traces, train_work, test_work,
+             x, target, y):
+    """CNTO training streams ``done + 1, ...``, each followed by its test, until solved, ``max_train``, the step
+    budget or the end of the output arrays.  Returns (streams run, outcome, steps).  A test off the full-test
+    schedule stops at its first stream shorter than ``stream_len`` (the rest get SKIPPED)."""
+    n = 0
+    used = 0
+    while n < train_len.size:
+        s = done + n + 1
+        good, steps = _stream(True, stream_start(bases[0], s, 0), stream_len, alpha0, alpha_decay, reset,
+                              between_zero, tolerance, state, weights, masks, traces, train_work, test_work, x,
+                              target, y)
+        train_len[n] = good
+        used += steps
+        full = s % full_test_every == 0 or s == max_train
+        complete = 0
+        for k in range(n_test):
+            good, steps = _stream(False, stream_start(bases[1], s, k), stream_len, 0.0, 1.0, reset, False,
+                                  tolerance, state, weights, masks, traces, train_work, test_work, x, target, y)
+            test_len[n, k] = good
+            used += steps
+            if good == stream_len:
+                complete += 1
+            elif not full:
+                for rest in range(k + 1, n_test):
+                    test_len[n, rest] = SKIPPED
+                break
+        n += 1
+        if complete == n_test:
+            return n, SOLVED, used
+        if s >= max_train:
+            return n, LAST, used
+        if used >= step_budget:
+            break
+    return n, NO_OUTCOME, used
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One network
+
+
+@functools.lru_cache(maxsize=None)
+def _template(forget_gates):
+    """A one-network LSTMNetwork of the NTO shape (its connectivity is evaluated in SymPy: do it once)."""
+    return LSTMNetwork(**SIZES, batch=1, forget_gates=forget_gates, connectivity="cerg")
+
+
+def initial_weights(config, net):
+    """The initial weights of network ``net`` (seeded by ``SeedSequence(seed, spawn_key=(net,))``)."""
+    fg, bias, _, _ = config.spec
+    one = _template(fg)
+    one.initialise(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(net,))),
+                   forget_biases=(bias,) if fg else None)
+    return {name: w[0].copy() for name, w in one.weights.items()}
+
+
+@dataclass
+class NetworkRun:
+    """One network between two training sequences (NTO) or streams (CNTO): weights and record."""
+
+    net: int
+    weights: dict
+    done: int = 0                     # training sequences (NTO) or streams (CNTO) finished
+    train_steps: int = 0
+    test_steps: int = 0
+    streak: int = 0                   # NTO: correct training sequences in a row
+    outcome: str | None = None        # "solved" / "unsolved" when finished
+    solved_at: int | None = None      # training sequences (NTO) or streams (CNTO) when solved
+    curve: list = field(default_factory=list)   # NTO: correct per curve_block sequences; CNTO: [stream, mean score]
+    test_errors: int | None = None    # NTO: misclassified test sequences (of n_test)
+    test_scores: list = field(default_factory=list)   # CNTO: sequences per test stream, last full test
+    mean_test_score: float | None = None               # CNTO: their mean
+    best_mean_test_score: float = 0.0
+    train_lengths_tail: list = field(default_factory=list)   # CNTO: the last TAIL training streams' lengths
+    cpu_s: float = 0.0
+
+    @classmethod
+    def new(cls, config, net):
+        return cls(net=net, weights=initial_weights(config, net))
+
+    def record(self):
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "weights"}
+
+
+class _Workspace:
+    def __init__(self, config, weights):
+        fg = config.spec[0]
+        names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
+        template = _template(fg)
+        if not isinstance(weights, dict) or sorted(weights) != sorted(names):
+            got = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
+            raise ValueError(f"a {config.variant!r} network needs the weights {names}, got {got}")
+        for n in names:
+            w = np.asarray(weights[n])
+            if w.shape != template.shapes[n] or w.dtype.kind not in "fi" or not np.all(np.isfinite(w)):
+                raise ValueError(f"weight {n} must be a finite real array of shape {template.shapes[n]}, got "
+                                 f"shape {w.shape}, dtype {w.dtype}")
+        self.names = names
+        self.weights = tuple(np.ascontiguousarray(np.asarray(weights[n])[None], dtype=np.float64) for n in names)
+        self.masks = tuple(np.ascontiguousarray(template.masks[n], dtype=np.float64) for n in names)
+        n_blk, d_blk, n_src = SIZES["n_blk"], SIZES["d_blk"], template.n_src
+        shapes = [(n_blk, d_blk)] + [(n_blk,)] * (3 if fg else 2) + [(n_blk, d_blk)]
+        self.state = tuple(np.zeros((1,) + s) for s in shapes)
+        self.traces = tuple(np.zeros((1, n_blk, d_blk, n_src)) for _ in range(3 if fg else 2))
+        ws = (rtrl_fused.train_step_workspace, rtrl_fused.test_step_workspace) if fg else \
+            (rtrl_fused.train_step_1997_workspace, rtrl_fused.test_step_1997_workspace)
+        self.train_work, self.test_work = ws[0](self.weights), ws[1](self.weights)
+        self.x, self.target, self.y = np.zeros((1, SIZES["d_in"])), np.zeros((1, SIZES["d_out"])), \
+            np.zeros((1, SIZES["d_out"]))
+
+    def arrays(self):
+        return (self.state, self.weights, self.masks, self.traces, self.train_work, self.test_work,
+                self.x, self.target, self.y)
+
+
+def _advance_nto(config, run, ws, bases, step_budget, max_per_call):
+    chunk = max_per_call or 65536
+    while run.outcome is None and step_budget > 0:
+        flags = np.zeros(min(chunk, config.max_train - run.done), np.bool_)
+        n, streak, outcome, used = run_nto(bases, run.done, run.streak, config.max_train, config.window,
+                                           float(config.alpha0), float(config.tolerance), step_budget, flags,
+                                           *ws.arrays())
+        step_budget -= used
+        run.train_steps += int(used)
+        for i, ok in zip(range(run.done, run.done + n), flags[:n]):
+            b = i // config.curve_block
+            while len(run.curve) <= b:
+                run.curve.append(0)
+            run.curve[b] += int(ok)
+        run.done += int(n)
+        run.streak = int(streak)
+        if outcome != NO_OUTCOME:
+            errors, used = test_nto(bases, config.n_test, float(config.tolerance), *ws.arrays())
+            run.test_errors, run.test_steps = int(errors), run.test_steps + int(used)
+            run.outcome = "solved" if outcome == SOLVED else "unsolved"
+            run.solved_at = run.done if outcome == SOLVED else None
+        if max_per_call:
+            break
+
+
+def _advance_cnto(config, run, ws, bases, step_budget, max_per_call):
+    _, _, reset, alpha_decay = config.spec
+    chunk = max_per_call or 4096
+    while run.outcome is None and step_budget > 0:
+        size = min(chunk, config.max_train - run.done)
+        train_len = np.zeros(size, np.int64)
+        test_len = np.full((size, config.n_test), SKIPPED, np.int64)
+        n, outcome, used = run_cnto(bases, run.done, config.max_train, config.stream_len, config.n_test,
+                                    config.full_test_every, float(config.alpha0), float(alpha_decay), bool(reset),
+                                    config.between == "zero", float(config.tolerance), step_budget, train_len,
+                                    test_len, *ws.arrays())
+        step_budget -= used
+        run.train_steps += int(used)   # training and test steps together (CNTO interleaves them)
+        for i in np.flatnonzero((test_len[:n] != SKIPPED).all(axis=1)):
+            scores = [int(v) for v in test_len[i]]
+            run.test_scores, run.mean_test_score = scores, float(np.mean(scores))
+            run.curve.append([run.done + int(i) + 1, run.mean_test_score])
+            run.best_mean_test_score = max(run.best_mean_test_score, run.mean_test_score)
+        run.train_lengths_tail = (run.train_lengths_tail + [int(v) for v in train_len[:n]])[-TAIL:]
+        run.done += int(n)
+        if outcome != NO_OUTCOME:
+            run.outcome = "solved" if outcome == SOLVED else "unsolved"
+            run.solved_at = run.done if outcome == SOLVED else None
+        if max_per_call:
+            break
+
+
+def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_per_call=None):
+    """Run network ``run`` for about ``step_budget`` network-steps (at least one training sequence or stream),
+    stopping early when it finishes; return the new :class:`NetworkRun` (``run`` is not changed).  The result
+    depends on ``config`` and ``run`` alone, however the work is split.  ``max_per_call`` (for tests) stops after
+    at most that many training sequences (NTO) or streams (CNTO)."""
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a lstm_lit.nto.Config, got {type(config).__name__}")
+    if not isinstance(run, NetworkRun):
+        raise TypeError(f"run must be a NetworkRun (e.g. NetworkRun.new(config, net)), got {type(run).__name__}")
+    config = config.validate()
+    if run.outcome is not None:
+        return run
+    t0 = time.process_time()
+    run = copy.deepcopy(run)
+    ws = _Workspace(config, run.weights)
+    bases = stream_bases(config.seed, run.net)
+    (_advance_nto if config.task == "nto" else _advance_cnto)(config, run, ws, bases, step_budget, max_per_call)
+    run.weights = {name: w[0].copy() for name, w in zip(ws.names, ws.weights)}
+    run.cpu_s += time.process_time() - t0
+    return run
+
+
+def run_network(config, net, step_budget=DEFAULT_STEP_BUDGET):
+    """Network ``net`` of the run ``config``, from its initial weights to its outcome (in this process)."""
+    run = NetworkRun.new(config, net)
+    while run.outcome is None:
+        run = advance(config, run, step_budget)
+    return run
+
+
+assert BETWEEN == ("none", "zero")
