@@ -375,5 +375,5 @@ def cerg_connectivity(forget_gates: bool = True, kind: str = "cerg") -> Figure:
     ax.grid(which="minor", color="lightgrey", lw=0.4)
     ax.tick_params(which="minor", length=0)
     ax.set_title(f"{int(matrix.sum())} weights ({len(rows)} receiving units, {len(columns)} sources)", fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.14, top=0.95)  # fixed margins: no layout pass to pay for
     return fig

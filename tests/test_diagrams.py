@@ -240,7 +240,7 @@ def test_figures_are_deterministic():
 
     def png(f):
         buffer = io.BytesIO()
-        f().savefig(buffer, format="png", dpi=40, metadata={"Software": None})
+        f().savefig(buffer, format="png", dpi=25, metadata={"Software": None})
         return buffer.getvalue()
 
     assert png(diagrams.reber_grammar) == png(diagrams.reber_grammar)

@@ -11,6 +11,8 @@ are replaced by the paper's choices (:data:`PAPER_ACTIVATIONS`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from . import activations, model
@@ -110,8 +112,11 @@ def difference(name: str, forget_gates: bool = True, current_cells: bool = True)
     return sp.simplify(with_paper_activations(paper_rhs) - ours)
 
 
+@lru_cache(maxsize=None)
 def proof(name: str, forget_gates: bool = True, current_cells: bool = True) -> bool:
-    """True when SymPy proves the paper form of ``name`` equal to the derived statement (difference exactly 0)."""
+    """True when SymPy proves the paper form of ``name`` equal to the derived statement (difference exactly 0).
+
+    Cached: the forms and the derivation are fixed, so a proof done once (in a chapter's cell) is not redone."""
     return difference(name, forget_gates, current_cells) == 0
 
 
