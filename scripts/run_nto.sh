@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The runs of experiments 2 (NTO) and 3 (continual NTO), one after another, each resumable: run this script again
+# to continue where it stopped.  Results and checkpoints go to book/data/nto/ (commit the results as they finish).
+#
+#   WORKERS=2 bash scripts/run_nto.sh                     # local processes (default: all cores)
+#   SCHEDULER=tcp://host:8786 bash scripts/run_nto.sh     # a Dask cluster (see the README)
+#
+# Cost, measured on the 2-core build machine while it ran other work (CPU time per network-step, one process):
+# NTO training step 5.3 us with forget gates, 3.9 us for the 1997 LSTM; CNTO about 3 us (mostly forward-only test
+# steps).  A sequence is 105 steps on average, so:
+#   * NTO, one network: about 0.55 ms per training sequence.  The 1997 paper needed 571,100 sequences on average
+#     (experiment 6b): about 5 min CPU per network; bias 1 is reported 3x slower (15 min); a network that never
+#     solves costs 10 min at the cap of 10^6.  30 networks x 3 variants: about 8-12 CPU hours.
+#   * CNTO, one network: a training stream costs 105 steps per sequence reached, and its test up to 10 x 100 x 105
+#     steps (the early exit stops most tests at their first short stream): 0.5 ms per stream for a network that
+#     has learnt nothing, up to 0.5 s for one that nearly solves.  At the cap of 10^4 streams: 5 s to 1.4 h per
+#     network; the paper's cap of 10^5 streams is out of reach of one machine.
+# 1. pilots (30 networks, small caps: minutes; they give the early learning curves), then 2. the full runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+OUT=book/data/nto
+mkdir -p "$OUT"
+WHERE=(--workers "${WORKERS:-$(nproc)}")
+[ -n "${SCHEDULER:-}" ] && WHERE=(--scheduler "$SCHEDULER")
+
+run() {  # run NAME ARGS...: one variant; stops the script when interrupted
+    local name=$1; shift
+    echo "== $name: $*"
+    "$PY" -m lstm_lit.nto --runs 30 --seed 0 --no-progress "${WHERE[@]}" --out "$OUT/$name.json" "$@"
+    local rc=$?
+    [ $rc -eq 130 ] && exit 130
+    return $rc
+}
+
+# 1. pilots
+for v in reset standard forget forget-decay; do
+    run "cnto-$v-pilot" --task cnto --variant "$v" --max-train 1000
+done
+for v in lstm1997 forget-b5 forget-b1; do
+    run "nto-$v-pilot" --task nto --variant "$v" --max-train 10000
+done
+# 2. the full runs: NTO up to 10^6 training sequences, CNTO up to 10^4 training streams
+for v in lstm1997 forget-b5 forget-b1; do
+    run "nto-$v" --task nto --variant "$v" --max-train 1000000
+done
+for v in reset standard forget forget-decay; do
+    run "cnto-$v" --task cnto --variant "$v" --max-train 10000
+done
