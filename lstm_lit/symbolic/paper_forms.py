@@ -199,9 +199,16 @@ def gradient(weight, forget_gates=True):
     return M(sp.Sum(M(back(p, i2), h_prime(sp_[p, i2]), e[p, i2, q]), (i2, 0, d_blk - 1)), A["y_og"][p])
 
 
-def statement(name):
-    """The paper's named form of one statement of the generated gradient and trace steps (same left-hand side)."""
+def statement(name, forget_gates=True, decay=state_decay):
+    """The paper's named form of one statement of the generated gradient and trace steps (same left-hand side).
+
+    The trace steps ``e_*_next`` are written as the old trace carried (by the forget gate, or in 1997 by ``decay``)
+    plus the per-cell local factor gamma (``src_*``) times the source."""
     s_ = A["s"][k, i]
+    if name.startswith("e_") and name.endswith("_next"):
+        gate = name[2:-5]
+        e = sp.IndexedBase(f"e_{gate}")[k, i, q]
+        return P(_carry(e, forget_gates, decay), M(sp.IndexedBase(f"src_{gate}")[k, i], A["x_tilde"][q]))
     forms = {
         "delta_out": output_error(),
         "h_s": h(s_),
@@ -228,7 +235,8 @@ def state_derivative(weight, forget_gates=True, decay=state_decay):
     return P(_carry(old, forget_gates, decay), local)
 
 
-STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c")  #: those :func:`statement` knows
+#: the statements :func:`statement` knows
+STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c", "e_fg_next", "e_ig_next", "e_c_next")
 
 
 def update(weight, learning_rate):
