@@ -32,6 +32,9 @@ done
 for c in sq mse; do
     run "forget-cap1e4-$c" --variant forget --train-cap 10000 --test-cap 10000 --criterion "$c"
 done
+#    and the external-reset row under the per-unit squared error (the reset row's streams-to-perfect is the paper's
+#    clearest number to compare the readings with)
+run "reset-cap1e4-sq" --variant reset --train-cap 10000 --test-cap 10000 --criterion sq
 # 3. forget gates without the outer B/E symbols
 run "forget-nobe-cap1e4" --variant forget --train-cap 10000 --test-cap 10000 --no-outer-be
 # 2. the paper's caps of 10^5, cheap rows first (5: state decay at both caps is in rows 1 and 2)
