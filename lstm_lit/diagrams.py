@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+from matplotlib.path import Path
 
 from . import connectivity, reber
 
@@ -182,7 +183,8 @@ def _draw_graph(ax, positions, labels, edges, final_nodes, start_nodes, scale=1.
     """Nodes at ``positions`` (name -> (x, y)), ``edges`` as (source, symbol, target, gid key)."""
     r = _NODE_RADIUS * scale
     for name, (x, y) in positions.items():
-        _circle(ax, x, y, r, labels[name], f"node {name}", "white", fontsize=fontsize - 2)
+        small = len(labels[name]) > 3  # a word such as "start" in place of a state number
+        _circle(ax, x, y, r, labels[name], f"node {name}", "white", fontsize=fontsize - (5 if small else 2))
         if name in final_nodes:
             ax.add_patch(Circle((x, y), r * 0.8, facecolor="none", edgecolor="black", linewidth=1.0))
         if name in start_nodes:
@@ -255,40 +257,48 @@ def embedded_reber_grammar(outer_be: bool = True, continual: bool = False) -> Fi
     """The embedded Reber grammar ``B c <Reber string> c E`` as a graph (``c`` is T above or P below).
 
     Drawn from :func:`lstm_lit.reber.continual_transitions`.  Inner nodes are named by their Reber state.  A string
-    ends at the node ``end``; with ``continual=True`` the last edge goes back to the start instead, as in a continual
-    stream, and every edge is exactly one transition of the table (the ``edge`` gids use the table's state names;
-    ``end`` stands for the start state).  ``outer_be=False`` draws the variant without the outer ``B`` and ``E``.
+    ends at the node ``end``; with ``continual=True`` the last edge goes back to the start instead (routed around
+    the graph), as in a continual stream, and every edge is exactly one transition of the table (the ``edge`` gids
+    use the table's state names; ``end`` stands for the start state).  ``outer_be=False`` draws the variant without
+    the outer ``B`` and ``E``.
     """
     table = reber.continual_transitions(outer_be)
     start = reber.string_start_state(outer_be)
     positions = _embedded_positions(table, outer_be)
-    edges = []
+    edges, returns = [], []
     for s, out in table.items():
         for sym, t in out:
-            drawn_target = t if (continual or t != start) else "end"
-            edges.append((s, sym, drawn_target, f"{s} {sym} {t}"))
+            key = f"{s} {sym} {t}"
+            if t == start and continual:
+                returns.append((s, sym, t, key))
+            else:
+                edges.append((s, sym, t if t != start else "end", key))
     if continual:
         positions.pop("end")
-    labels = {name: f"${name[1:]}$" if name[0] in reber.BRANCH_SYMBOLS and name[1:].isdigit() else name
-              for name in positions}
-    labels = {n: ({"start": "start", "branch": "", "close": "", "end": "end"}.get(n, lbl)) for n, lbl in labels.items()}
-    bends = {}
-    if outer_be:
-        bends[(reber.OUTER_BRANCH, reber.inner_state("T", 0))] = 0.0
-    if continual:
-        bends[(reber.OUTER_CLOSE if outer_be else reber.inner_state("T", reber.REBER_FINAL_STATE), start)] = 0.0
+    labels = {}
+    for name in positions:
+        if name[0] in reber.BRANCH_SYMBOLS and name[1:].isdigit():
+            labels[name] = f"${name[1:]}$"
+        else:
+            labels[name] = {"start": "start", "end": "end"}.get(name, "")
     width = max(x for x, _ in positions.values()) + 1.0
-    fig = plt.figure(figsize=(10.0, 5.6))
-    ax = _blank_axes(fig, (-1.8, width + 0.4), (-4.4, 4.4))
-    if continual:
-        # The returning edges of a continual stream are long; draw them as curves under / over the figure.
-        bends.update({(reber.OUTER_CLOSE, start): 0.9} if outer_be else {})
-        if not outer_be:
-            for c in reber.BRANCH_SYMBOLS:
-                bends[(reber.inner_state(c, reber.REBER_FINAL_STATE), start)] = 0.25 if c == "T" else -0.25
-    finals = set() if continual else {"end"}
-    _draw_graph(ax, positions, {n: (lbl if lbl else "") for n, lbl in labels.items()}, edges,
-                final_nodes=finals, start_nodes={start}, scale=0.85, fontsize=11, bends=bends)
+    fig = plt.figure(figsize=(10.0, 6.2 if continual else 5.6))
+    limit = 5.0 if continual else 4.4
+    ax = _blank_axes(fig, (-1.8, width + 0.4), (-limit, limit))
+    _draw_graph(ax, positions, labels, edges, final_nodes=set() if continual else {"end"}, start_nodes={start},
+                scale=0.85, fontsize=11)
+    r = _NODE_RADIUS * 0.85
+    for source, symbol, target, key in returns:
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        side = 1.0 if y0 > 0 else -1.0  # the T half returns over the top, the rest under the bottom
+        level = side * 4.5
+        path = Path([(x0, y0 + side * r), (x0, level), (x1, level), (x1, y1 + side * r)],
+                    [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO])
+        ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=12, linewidth=1.2, color="black",
+                                     gid=f"edge {key}"))
+        ax.text((x0 + x1) / 2, level, symbol, ha="center", va="center", fontsize=11, fontweight="bold",
+                color="darkred", gid=f"edge-label {key}",
+                bbox=dict(boxstyle="round,pad=0.08", facecolor="white", edgecolor="none"))
     for c, dy in zip(reber.BRANCH_SYMBOLS, (2.6, -2.6)):
         x = positions[reber.inner_state(c, 0)][0]
         ax.text(x - 0.3, dy + 1.15, f"Reber string after {c}", fontsize=9, color="dimgrey", ha="left")

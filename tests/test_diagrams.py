@@ -70,7 +70,10 @@ def _check_geometry(fig, returns_to_end=None):
             continue
         source, _, target = gid[5:].split(" ")
         drawn_target = "end" if target == returns_to_end else target
-        (xa, ya), (xb, yb) = a._posA_posB
+        if a._posA_posB is not None:
+            (xa, ya), (xb, yb) = a._posA_posB
+        else:  # an edge routed along a path (the return edges of a continual stream)
+            (xa, ya), (xb, yb) = a._path_original.vertices[[0, -1]]
         assert math.dist((xa, ya), centres[source]) <= 1.5 * radius, gid
         assert math.dist((xb, yb), centres[drawn_target]) <= 1.5 * radius, gid
 
