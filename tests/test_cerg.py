@@ -276,7 +276,9 @@ def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tm
     finished_before, interrupted = set(), 0
     for n, delay in enumerate(delays):
         sig = signal.SIGTERM if n % 3 == 2 else signal.SIGINT
-        p = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # its own process group, so that the finally below ends the CLI *and* its worker processes, whatever happens
+        p = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
         try:
             time.sleep(delay)
             p.send_signal(sig)
@@ -284,7 +286,11 @@ def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tm
         finally:
             if p.poll() is None:
                 p.kill()
-                p.wait()
+            p.wait()
+            try:  # the group outlives its reaped leader only while a worker is left; its id is not reused till then
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         # 130: saved and stopped; 0: finished first; -sig: killed while Python was still starting (nothing begun)
         assert p.returncode in (0, 130, -sig) and "Traceback" not in err, err
         interrupted += p.returncode != 0
