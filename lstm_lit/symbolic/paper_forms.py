@@ -23,7 +23,7 @@ derivative) and then compares in general index form.
 
 import sympy as sp
 
-from .calculus import index_form_equal
+from .calculus import index_form_equal, registry_shapes
 from .model import A, d_blk, d_out, i, k, m, p, q, state_decay
 
 # --- the activations, defined here ------------------------------------------------------------------------------
@@ -136,9 +136,10 @@ def _from_derivation(expr):
                                     lambda e: sigma(e.args[0]))
 
 
-def equal(derived, paper):
-    """True when the derived expression equals the paper's form (named or written out), in general index form."""
-    return index_form_equal(_from_derivation(derived), written_out(paper))
+def equal(derived, paper, forget_gates=True):
+    """True when the derived expression equals the paper's form (named or written out), in general index form, with
+    the arrays' shapes of the network with (or without) forget gates bounding every index and sum."""
+    return index_form_equal(_from_derivation(derived), written_out(paper), registry_shapes(forget_gates))
 
 
 # --- the forms ------------------------------------------------------------------------------------------------------
