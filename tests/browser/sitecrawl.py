@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 # The CDN address of MathJax 3 as Sphinx writes it (``mathjax_path``); the rest of the URL is a file in es5/.
 MATHJAX_URL = re.compile(r"^https?://[^/]+/npm/mathjax@(3[^/]*)/es5/(?P<file>[^?#]*)")
 PAGE_TIMEOUT_MS = 60_000
+# Window widths at which the layout is measured: a laptop, and a phone held upright.
+LAYOUT_WIDTHS = (1280, 390)
 
 
 # --- serving ----------------------------------------------------------------------------------------------
@@ -189,6 +191,7 @@ class PageReport:
     bad_responses: list = field(default_factory=list)
     dropdowns_open: dict = field(default_factory=dict)
     redirect: str | None = None  # a page that only redirects (the site's index.html): its target URL
+    layout: dict = field(default_factory=dict)  # window width -> tables and display equations (see _LAYOUT)
 
 
 def count_display_math(html: str) -> int:
@@ -200,6 +203,57 @@ def count_display_math(html: str) -> int:
         text = div.get_text()
         n += max(1, text.count("\\["), text.count("$$") // 2)
     return n
+
+
+# Read off the live DOM at one window width, after MathJax has typeset:
+# - every table of the article: its width against the width of the box it sits in (the theme wraps tables in a
+#   scrollable container; a table wider than that box hides its last columns behind a sideways scroll);
+# - every display equation: how far its rendered content reaches left of the left edge of its scroll box. A box
+#   scrolls right only, so content left of its edge (a centred equation wider than the box) can never be brought
+#   into view; an equation that runs off the window with no scroll box around it is lost as well.
+_LAYOUT = r"""async () => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const article = document.querySelector('article') || document.querySelector('main') || document.body;
+  const tables = [...article.querySelectorAll('table')].map((t, i) => {
+    let box = t.parentElement;
+    while (box && box !== article && getComputedStyle(box).display.startsWith('inline')) box = box.parentElement;
+    const head = t.querySelector('tr');
+    return {index: i, width: Math.round(t.getBoundingClientRect().width), box: box.clientWidth,
+            head: head ? [...head.cells].map(c => c.textContent.trim()).join(' | ').slice(0, 60) : ''};
+  });
+  // The visible part of an element: the intersection of the window with every ancestor (and the element itself)
+  // that clips its overflow, each scrolled to its start. A box scrolls right only, so whatever lies left of the
+  // left edge of that region can never be brought into view; right of a box that clips without scrolling, the
+  // same. An equation that is wider than the window without a scroll box runs off the page.
+  const region = (el) => {
+    let left = 0, right = Infinity, scrolls = false;
+    for (let e = el; e && e !== document.documentElement; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.overflowX === 'visible') continue;
+      e.scrollLeft = 0;
+      const b = e.getBoundingClientRect();
+      left = Math.max(left, b.left);
+      if (['auto', 'scroll'].includes(s.overflowX)) scrolls = true; else if (!scrolls) right = Math.min(right, b.right);
+    }
+    return {left, right, scrolls};
+  };
+  const equations = [...article.querySelectorAll('mjx-container[display="true"]')].map((c, i) => {
+    const box = region(c);
+    let left = Infinity, right = -Infinity;
+    for (const g of c.querySelectorAll('mjx-c')) {
+      const r = g.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) { left = Math.min(left, r.left); right = Math.max(right, r.right); }
+    }
+    if (left === Infinity) { left = box.left; right = box.left; }
+    const label = c.querySelector('mjx-assistive-mml mlabeledtr > mtd');
+    return {index: i, lost: Math.max(0, Math.round(box.left - left)),
+            lostRight: Math.max(0, Math.round(right - box.right)),
+            offWindow: !box.scrolls && right > document.documentElement.clientWidth + 1,
+            label: label ? label.textContent.trim() : '',
+            tex: (c.querySelector('mjx-assistive-mml') || c).textContent.trim().slice(0, 40)};
+  });
+  return {tables, equations};
+}"""
 
 
 def inspect_page(context, base: str, path: str) -> PageReport:
@@ -227,6 +281,10 @@ def inspect_page(context, base: str, path: str) -> PageReport:
         if state == "loaded":
             report.mathjax = page.evaluate(_TYPESET)
         report.dom = page.evaluate(_INSPECT)
+        # The same page at each width of LAYOUT_WIDTHS (the widest last, the width the rest of the test uses).
+        for width in sorted(LAYOUT_WIDTHS):
+            page.set_viewport_size({"width": width, "height": 900})
+            report.layout[width] = page.evaluate(_LAYOUT)
         # As a reader would: open each dropdown of the header and see its first entry.
         for kind in ("launch", "download"):
             toggle = page.locator(f".dropdown-{kind}-buttons > button")
@@ -393,3 +451,26 @@ def problems_notebook_buttons(reports: dict[str, PageReport], site: Path, repo_u
 def problems_scripts(reports: dict[str, PageReport]) -> list[str]:
     """Uncaught JavaScript exceptions (a broken page script)."""
     return [f"{path}: JavaScript error: {e}" for path, r in reports.items() for e in r.page_errors]
+
+
+def problems_tables(reports: dict[str, PageReport], width: int = 1280, slack: int = 1) -> list[str]:
+    """At window ``width``: tables wider than the box they sit in (last columns hidden behind a sideways scroll)."""
+    return [f"{path}: at {width} px, table {t['index']} ({t['head']!r}) is {t['width']} px wide in a box of "
+            f"{t['box']} px" for path, r in reports.items() for t in r.layout.get(width, {}).get("tables", [])
+            if t["width"] > t["box"] + slack]
+
+
+def problems_equations(reports: dict[str, PageReport], width: int = 390, slack: int = 1) -> list[str]:
+    """At window ``width``: display equations whose left part lies left of their scroll box (it cannot be
+    scrolled into view), or that run off the window with no scroll box to bring them back."""
+    out = []
+    for path, r in reports.items():
+        for e in r.layout.get(width, {}).get("equations", []):
+            name = f"equation {e['label'] or '#' + str(e['index'])} ({e['tex']!r})"
+            if e["lost"] > slack:
+                out.append(f"{path}: at {width} px, {name} loses {e['lost']} px on the left")
+            if e.get("lostRight", 0) > slack:
+                out.append(f"{path}: at {width} px, {name} is cut off by {e['lostRight']} px on the right")
+            if e["offWindow"]:
+                out.append(f"{path}: at {width} px, {name} runs off the window and has no scroll box")
+    return out

@@ -4,8 +4,9 @@ Run with ``bash scripts/browser-test.sh`` (installs Debian's Chromium, Playwrigh
 runs this). MathJax is the npm package, served in place of the CDN address that the published book keeps.
 Checked on every page: MathJax typeset every equation without an error or an undefined macro and left no raw TeX;
 every equation with a target ``eq-N`` shows its label (N); every link within the site answers 200 and its
-#anchor exists; every image loads; no script throws; and each notebook page has its Binder, Colab and .ipynb
-buttons. ``test_checks_catch_a_broken_site`` runs the same checks on a small site with one fault of each kind:
+#anchor exists; every image loads; no script throws; each notebook page has its Binder, Colab and .ipynb
+buttons; at 1280 px no table is wider than the box it sits in (no column hidden behind a sideways scroll); and at
+390 px every display equation keeps its left part within reach (it scrolls inside its box from its left end). ``test_checks_catch_a_broken_site`` runs the same checks on a small site with one fault of each kind:
 each check must report its fault, so a check that cannot fail would not go unnoticed.
 """
 
@@ -116,6 +117,22 @@ def test_notebook_pages_have_launch_and_download_buttons(book):
     assert not problems, _report(problems)
 
 
+def test_tables_fit_the_page_at_1280px(book):
+    reports = book["reports"]
+    tables = sum(len(r.layout.get(1280, {}).get("tables", [])) for r in reports.values())
+    assert tables >= 2, "no table measured at 1280 px: the check would prove nothing"
+    problems = sitecrawl.problems_tables(reports, 1280)
+    assert not problems, _report(problems)
+
+
+def test_equations_keep_their_left_part_at_390px(book):
+    reports = book["reports"]
+    measured = sum(len(r.layout.get(390, {}).get("equations", [])) for r in reports.values())
+    assert measured >= 19, f"only {measured} display equations measured at 390 px"
+    problems = sitecrawl.problems_equations(reports, 390)
+    assert not problems, _report(problems)
+
+
 def test_screenshots_kept(book):
     for path, png in book["shots"].items():
         assert png.is_file() and png.stat().st_size > 10_000, png
@@ -139,15 +156,34 @@ BROKEN_PAGE = r"""<!DOCTYPE html>
 <a href="page.html#eq-6">a good anchor</a>
 <img src="missing.png" alt="a missing image">
 <script>throw new Error("boom");</script>
+<div style="width: 300px; overflow-x: auto"><table class="table"><tr><th>place</th><th>what it says</th></tr>
+<tr><td style="white-space: nowrap">a long unbreakable line that makes this table far wider than its box</td>
+<td>x</td></tr></table></div>
+LAYOUT_FIXTURE
 </article></body></html>
 """
+# A long numbered equation as the theme lays it out (div.math: a flex row in reverse order that clips, the equation
+# scrolling inside it); in the broken page it loses its left part at 390 px, the book's CSS keeps it in reach.
+LAYOUT_FIXTURE = r"""<style>div.math { display: flex; flex-direction: row-reverse; overflow: hidden; max-width: 300px; }
+div.math mjx-container { flex-grow: 1; overflow: auto; }</style>
+<div class="math notranslate nohighlight">\[ s_{k,i}(t+1) = y^{\fg}_k(t+1)\,s_{k,i}(t) + y^{ig}_k(t+1)\,g(z^{c}_{k,i}(t+1))
+  + a + b + c + d + e + f + g + h \tag{9} \]</div>
+"""
+FIXED_PAGE = BROKEN_PAGE.split("<article>")[0] + """<article><section id="errata">
+<style>BOOK_CSS</style>
+<div style="width: 300px; overflow-x: auto"><table class="table"><tr><th>place</th><th>what it says</th>
+<th>what is right</th><th>proof</th></tr><tr><td>a long line of words that wraps inside its own column</td>
+<td>\\(x + y\\)</td><td>z</td><td>w</td></tr></table></div>
+""" + LAYOUT_FIXTURE + "</section></article></body></html>"
 
 
 def test_checks_catch_a_broken_site(open_browser, tmp_path):
     site = tmp_path / "html"
     (site / "book").mkdir(parents=True)
     (site / "_sources" / "book").mkdir(parents=True)
-    (site / "book" / "page.html").write_text(BROKEN_PAGE)
+    (site / "book" / "page.html").write_text(BROKEN_PAGE.replace("LAYOUT_FIXTURE", LAYOUT_FIXTURE))
+    css = (ROOT / "_static" / "book.css").read_text()
+    (site / "book" / "fixed.html").write_text(FIXED_PAGE.replace("BOOK_CSS", css))
     (site / "_sources" / "book" / "page.ipynb").write_text(json.dumps({"cells": []}))
     with sitecrawl.SiteServer(site) as server:
         context, _ = open_browser(server.base)
@@ -155,12 +191,16 @@ def test_checks_catch_a_broken_site(open_browser, tmp_path):
         math = _report(sitecrawl.problems_math(reports))
         labels = _report(sitecrawl.problems_equation_labels(reports, {7: "book/page.html"}))
         links = _report(sitecrawl.problems_links(reports, server.base, site))
+        tables = _report(sitecrawl.problems_tables({"book/page.html": reports["book/page.html"]}, 1280))
+        equations = _report(sitecrawl.problems_equations({"book/page.html": reports["book/page.html"]}, 390))
+        fixed = sitecrawl.problems_tables({"book/fixed.html": reports["book/fixed.html"]}, 1280) + \
+            sitecrawl.problems_equations({"book/fixed.html": reports["book/fixed.html"]}, 390)
     assert reports["book/page.html"].mathjax.startswith("3.")
     assert "MathJax error" in math, math                       # x^1^2: double exponent
     assert "undefined macro \\undefinedmacro" in math, math
     assert "not typeset" in math and "raw TeX" in math, math   # \frac{a}{ is left as it was
     assert "$\\dBlk$" in math, math
-    assert "4 display equations in the HTML, 3 rendered" in math, math
+    assert "book/page.html: 5 display equations in the HTML, 4 rendered" in math, math
     assert "target eq-7 expected on book/page.html" in labels, labels
     assert "has target eq-6 but no rendered equation labelled (6)" in labels, labels
     assert "'missing.html' -> HTTP 404" in links, links
@@ -168,5 +208,8 @@ def test_checks_catch_a_broken_site(open_browser, tmp_path):
     assert "eq-6'" not in links, links                          # the good anchor is not reported
     assert "missing.png" in _report(sitecrawl.problems_images(reports))
     assert "boom" in _report(sitecrawl.problems_scripts(reports))
+    assert "at 1280 px, table 0 ('place | what it says') is" in tables, tables
+    assert "at 390 px, equation (9)" in equations and "px on the left" in equations, equations
+    assert not fixed, _report(fixed)   # the same table and equation with the book's CSS
     buttons = _report(sitecrawl.problems_notebook_buttons(reports, site, "https://github.com/o/r", "main"))
     assert "no Binder button" in buttons and "no Colab button" in buttons and "no .ipynb download" in buttons
