@@ -28,3 +28,48 @@ def test_a_wrong_example_fails():
     finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(verbose=False)
     failed = sum(runner.run(t, out=lambda s: None).failed for t in finder.find(example, "example", globs={}))
     assert failed == 1
+
+
+# --- the book cites what a reader can find -------------------------------------------------------------------
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import nbformat  # noqa: E402
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+# Our copies of the source notes are not part of the book: no "seed 002", no "l. 852-921" or "line 24" of a copy,
+# no file name of one. The papers and Goodfellow et al. are cited by section and equation instead.
+PRIVATE_SOURCE = re.compile(r"\bseeds?\s*0\d\d\b|\bseed\s+notes?\b|\bl\.\s*\d+|\blines?\s+\d+\b|_[0-9a-f]{16}\.txt",
+                            re.IGNORECASE)
+
+
+def private_source_citations(text: str) -> list[str]:
+    return [text[max(0, m.start() - 30):m.end() + 10].replace("\n", " ") for m in PRIVATE_SOURCE.finditer(text)]
+
+
+def _book_texts():
+    for path in sorted(BOOK.glob("*.md")):
+        yield path.name, path.read_text(encoding="utf-8")
+    for path in sorted(BOOK.glob("*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            yield f"{path.name} cell {index}", cell.source
+            for output in cell.get("outputs", []):
+                for text in [output.get("text", "")] + list(output.get("data", {}).values()):
+                    if isinstance(text, str):
+                        yield f"{path.name} cell {index} output", text
+
+
+def test_no_seed_numbers_or_line_numbers_in_the_book():
+    texts = list(_book_texts())
+    assert len(texts) > 50 and any(name == "errata.md" for name, _ in texts)
+    found = [f"{name}: …{hit}…" for name, text in texts for hit in private_source_citations(text)]
+    assert not found, "\n".join(found)
+
+
+def test_a_citation_of_our_copy_is_caught():
+    """The broken twin: the kind of citation issue 13 found, next to text that must pass."""
+    bad = "as seed 002 writes (l. 852–921); see seed 001, line 144, and 000_71915ad70f5495dc.txt; the seed notes"
+    assert len(private_source_citations(bad)) == 6, private_source_citations(bad)
+    good = ("Goodfellow et al. (2016), §10.2.2, eqs. (10.24) and (10.26); a run with seed 7 (seeded); "
+            "rng = np.random.default_rng(0); the notes' equation (15)")
+    assert private_source_citations(good) == []
