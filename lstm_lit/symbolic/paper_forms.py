@@ -1,4 +1,4 @@
-"""The paper's printed forms of (1)-(4) and (12)-(15), typed independently of the derivation.
+"""The paper's printed forms of (1)-(5) and (12)-(16), typed independently of the derivation.
 
 Gers, Schmidhuber & Cummins (2000) and the notes the book follows print the gradients and the trace recursions with
 named activations: ``f'`` of a gate or output unit, ``g``, ``g'``, ``h``, ``h'``.  This module types those forms
