@@ -177,7 +177,8 @@ def total_derivative(expr, wrt, definitions, leaves, shapes):
     ``definitions`` maps an ``IndexedBase`` to ``(lhs indices, rhs)``: the array is differentiated through its
     definition, recursively.  ``leaves`` maps an ``IndexedBase`` to the ``IndexedBase`` of its derivatives
     (element ``dA[a..., wrt indices...]``) or to 0 (a path that is dropped, e.g. by the truncation rule).
-    ``shapes`` gives the index upper bounds (exclusive) of every array in ``definitions`` and ``leaves``.
+    ``shapes`` gives the index upper bounds (exclusive) of every array in ``definitions`` and ``leaves``; for an
+    array of the model they must be its registered shape (else :class:`IndexFormError`).
     The result keeps the intermediates' names: it is the chain rule written out, not the expression expanded.
     """
     _model_index_ranges(shapes, [])
