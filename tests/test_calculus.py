@@ -145,3 +145,12 @@ def test_the_15_slip_injected_into_rtrl_fails_the_proofs():
     for weight in ("W_c", "W_fg"):
         with pytest.raises(IndexFormError, match="s_prev"):
             slipped.reduced_trace_update(weight)
+
+
+def test_total_derivative_refuses_shapes_that_are_not_the_models():
+    eqs, defs, shapes = rtrl._gradient_definitions(True)
+    L = sp.Sum((model.A["y"][model.m] - rtrl.target[model.m]) ** 2 / 2, (model.m, 0, model.d_out - 1))
+    leaves = {rtrl.x_tilde_base: 0, rtrl.s_base: rtrl.full_trace_next("W_ig")}
+    wrong = {**shapes, rtrl.s_base: (model.n_blk, model.n_blk)}
+    with pytest.raises(IndexFormError, match=r"s the shape \(n_blk, n_blk\)"):
+        calculus.total_derivative(L, model.A["W_ig"][model.p, model.q], defs, leaves, wrong)
