@@ -28,8 +28,9 @@ from lstm_lit.symbolic.evaluate import evaluate
 # helpers
 def _print_kernel(tmp_path, equations, name):
     """Print ``equations`` with the project's generator into a throw-away module and return the function."""
+    shapes = {"rnn": rnn.SHAPES, "lstm": modern_lstm.SHAPES, "gru": gru.SHAPES}[equations.name.split("_")[0]]
     path = tmp_path / f"{name}.py"
-    path.write_text(codegen.module_source("test module", [equations]))
+    path.write_text(codegen.module_source("test module", [equations], shapes))
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
