@@ -170,7 +170,7 @@ def test_bad_arguments_give_one_line_errors(argv, message, capsys, tmp_path):
 
 def test_resume_with_other_arguments_is_refused(tmp_path, capsys):
     out = str(tmp_path / "r.json")
-    args = ["--task", "nto", "--variant", "lstm1997", "--runs", "1", "--max-train", "2", "--n-test", "1",
+    args = ["--task", "nto", "--variant", "forget-b5", "--runs", "1", "--max-train", "2", "--n-test", "1",
             "--workers", "1", "--no-progress", "--out", out]
     assert cli.main(args) == 0
     with pytest.raises(SystemExit):
