@@ -142,6 +142,12 @@ def equal(derived, paper, forget_gates=True):
     return index_form_equal(_from_derivation(derived), written_out(paper), registry_shapes(forget_gates))
 
 
+def difference(derived, paper):
+    """derived - paper, expanded, with both sides in this module's activations (for proofs that hold only where a
+    Kronecker delta is 1, which index-form equality cannot state)."""
+    return sp.expand(_from_derivation(derived) - written_out(paper))
+
+
 # --- the forms ------------------------------------------------------------------------------------------------------
 M = lambda *a: sp.Mul(*a, evaluate=False)  # noqa: E731 -- a product kept in the paper's order
 P = lambda *a: sp.Add(*a, evaluate=False)  # noqa: E731
@@ -236,6 +242,22 @@ def state_derivative(weight, forget_gates=True, decay=state_decay):
     return P(_carry(old, forget_gates, decay), local)
 
 
+def notes_second_line(weight):
+    """The notes' second lines of (13)-(15) as printed: the Kronecker delta(s) in front of a bracket written for the
+    weight's own block p (and cell r), with the old derivative d s_{p,i}(t) / d W_{p,q} = e_{p,i,q}(t) (for W^c:
+    d s_{p,r}(t) / d W^c_{p,r,q} = e^c_{p,r,q}(t)); the state's block is k and its cell i."""
+    xq = A["x_tilde"][q]
+    e = sp.IndexedBase(_TRACE[weight])
+    if weight == "W_c":
+        bracket = P(M(A["y_fg"][p], e[p, r, q]), M(A["y_ig"][p], g_prime(A["z_c"][p, r]), xq))
+        return M(sp.KroneckerDelta(k, p), sp.KroneckerDelta(i, r), bracket)
+    if weight == "W_fg":
+        bracket = P(M(f_prime(A["z_fg"][p]), xq, A["s_prev"][p, i]), M(A["y_fg"][p], e[p, i, q]))
+    else:
+        bracket = P(M(A["y_fg"][p], e[p, i, q]), M(f_prime(A["z_ig"][p]), xq, g(A["z_c"][p, i])))
+    return M(sp.KroneckerDelta(k, p), bracket)
+
+
 #: the statements :func:`statement` knows
 STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c", "e_fg_next", "e_ig_next", "e_c_next")
 
@@ -246,5 +268,6 @@ def update(weight, learning_rate):
     return P(A[weight][ix], -learning_rate * sp.IndexedBase("grad_" + weight)[ix]), ix
 
 
-__all__ = ["sigma", "g_def", "h_def", "g", "h", "g_prime", "h_prime", "f_prime", "written_out", "equal",
-           "trace_update", "state_derivative", "gradient", "output_gradient", "output_error", "statement", "update"]
+__all__ = ["sigma", "g_def", "h_def", "g", "h", "g_prime", "h_prime", "f_prime", "written_out", "equal", "difference",
+           "output_error", "output_gradient", "gradient", "trace_update", "state_derivative", "notes_second_line",
+           "statement", "STATEMENTS", "update"]
