@@ -14,7 +14,8 @@ Two views of every form:
   Built unevaluated, so that :func:`lstm_lit.symbolic.display.show` with ``as_written=True`` prints the factors in
   the paper's order.
 * **written out** (:func:`written_out`): every named activation replaced by its definition above; a logistic unit's
-  derivative ``f'(z)`` by ``y (1 - y)``, with ``y = sigma(z)`` the unit's stored activation (as the derivation names it).
+  derivative ``f'(z)`` by ``y (1 - y)``, with ``y = sigma(z)`` the unit's stored activation (as the derivation
+  names it).
 
 The derivation's logistic function is a different SymPy class; :func:`equal` maps it onto :class:`sigma` (one
 symbol for one function: ``tests/test_paper_forms.py`` checks that both are ``1 / (1 + exp(-z))`` with the same
@@ -259,7 +260,8 @@ def notes_second_line(weight):
 
 
 #: the statements :func:`statement` knows
-STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c", "e_fg_next", "e_ig_next", "e_c_next")
+STATEMENTS = ("delta_out", "h_s", "err_s", "grad_W_og", "src_fg", "src_ig", "src_c",
+              "e_fg_next", "e_ig_next", "e_c_next")
 
 
 def update(weight, learning_rate):
