@@ -1,15 +1,19 @@
 """The NTO and continual-NTO protocols on the compiled engine (lstm_lit.nto.engine) against a plain-Python
 step-by-step reference written here from the paper's rules (NumPy step and update of lstm_lit.network, sequences
-from the keyed generator), with a broken twin; resume after an interruption; clear errors for bad arguments."""
+from the keyed generator), with a broken twin; resume after an interruption; clear errors for bad arguments.
+
+Compiling the general-size kernels costs far more than running these tests, so by default only the forget-gate
+kernels are compiled; LSTM_LIT_SLOW=1 adds the 1997 LSTM's paths."""
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
 
 from lstm_lit.network import LSTMNetwork
-from lstm_lit.nto import cli, engine, runner, streams
+from lstm_lit.nto import cli, engine, protocol, runner, streams
 from lstm_lit.nto.protocol import Config
 
 TOL = 0.3   # the classifier rule of the 1997 paper: every output unit within 0.3 of its target
@@ -52,7 +56,7 @@ def reference_nto(config, net):
 
 def reference_cnto(config, net, broken=False):
     reset, decay = {"reset": (True, 1.0), "standard": (False, 1.0), "forget": (False, 1.0),
-                    "forget-decay": (False, 0.9)}[config.variant]
+                    "forget-decay": (False, 0.9), "forget-reset": (True, 1.0)}[config.variant]
     if broken:
         reset, decay = not reset, decay * 0.5
     n = _net(config, net)
@@ -108,9 +112,21 @@ def _engine_unchecked(config):
     return run
 
 
-@pytest.mark.parametrize("variant,between,tolerance", [("standard", "none", 0.3), ("reset", "none", 1.0),
-                                                       ("forget-decay", "zero", 1.0)])
-def test_cnto_agrees_with_reference(variant, between, tolerance):
+SLOW = pytest.mark.skipif(not os.environ.get("LSTM_LIT_SLOW"), reason="compiles the 1997 kernels (about 20 s of "
+                          "CPU on a cold cache); set LSTM_LIT_SLOW=1")
+
+
+@pytest.fixture
+def forget_reset(monkeypatch):
+    """A test-only CNTO variant: forget gates *and* the external reset, so that the reset logic of the loop is
+    checked on the forget-gate kernels that the other tests compile anyway."""
+    monkeypatch.setitem(protocol.VARIANTS["cnto"], "forget-reset", (True, 5.0, True, 1.0))
+
+
+@pytest.mark.parametrize("variant,between,tolerance", [
+    ("forget", "none", 0.3), ("forget-reset", "none", 1.0), ("forget-decay", "zero", 1.0),
+    pytest.param("standard", "none", 0.3, marks=SLOW), pytest.param("reset", "none", 1.0, marks=SLOW)])
+def test_cnto_agrees_with_reference(variant, between, tolerance, forget_reset):
     """With tolerance 1 every classification counts as correct, so the streams run to their end and the resets
     and the alpha-decay between sequences matter (an untrained network misclassifies its first sequence)."""
     config = dataclasses.replace(Config.for_task("cnto", variant=variant, max_train=2, stream_len=3, n_test=2,
@@ -127,6 +143,16 @@ def test_cnto_agrees_with_reference(variant, between, tolerance):
     # broken twin: the reference with the reset and the decay rule changed must disagree
     _, _, broken = reference_cnto(config, 0, broken=True)
     assert any(not np.allclose(run.weights[name], w[0], atol=1e-9) for name, w in broken.items())
+
+
+@SLOW
+def test_nto_1997_agrees_with_reference():
+    config = Config.for_task("nto", variant="lstm1997", max_train=3, n_test=2, curve_block=4)
+    run = _engine(config)
+    flags, errors, weights = reference_nto(config, 0)
+    assert run.curve == [sum(flags)] and run.test_errors == errors
+    for name, w in weights.items():
+        np.testing.assert_allclose(run.weights[name], w[0], rtol=0, atol=1e-12)
 
 
 def test_interrupt_and_resume_give_identical_results(tmp_path):
