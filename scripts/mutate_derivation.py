@@ -85,7 +85,7 @@ def run(mutant, tmp, root):
     shutil.copytree(root / "lstm_lit", work / "lstm_lit", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(root / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__", "browser"))
     target = work / path
-    text = target.read_text()
+    text = target.read_text() if target.exists() else ""
     if text.count(old) != 1:
         if root == ROOT:
             raise SystemExit(f"mutant {name!r}: the text to change occurs {text.count(old)} times in {path}")
