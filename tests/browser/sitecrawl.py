@@ -239,12 +239,13 @@ _LAYOUT = r"""async () => {
   };
   const equations = [...article.querySelectorAll('mjx-container[display="true"]')].map((c, i) => {
     const box = region(c);
-    let left = Infinity, right = -Infinity;
-    for (const g of c.querySelectorAll('mjx-c')) {
-      const r = g.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) { left = Math.min(left, r.left); right = Math.max(right, r.right); }
-    }
-    if (left === Infinity) { left = box.left; right = box.left; }
+    // the extent of what is drawn: the union of the boxes of the rendered formula (its hidden copy for screen
+    // readers left out), read in one call
+    const math = c.querySelector('mjx-math');
+    const range = document.createRange();
+    if (math) range.selectNodeContents(math);
+    const drawn = math ? range.getBoundingClientRect() : {left: box.left, right: box.left};
+    const left = drawn.left, right = drawn.right;
     const label = c.querySelector('mjx-assistive-mml mlabeledtr > mtd');
     return {index: i, lost: Math.max(0, Math.round(box.left - left)),
             lostRight: Math.max(0, Math.round(right - box.right)),
@@ -281,10 +282,6 @@ def inspect_page(context, base: str, path: str) -> PageReport:
         if state == "loaded":
             report.mathjax = page.evaluate(_TYPESET)
         report.dom = page.evaluate(_INSPECT)
-        # The same page at each width of LAYOUT_WIDTHS (the widest last, the width the rest of the test uses).
-        for width in sorted(LAYOUT_WIDTHS):
-            page.set_viewport_size({"width": width, "height": 900})
-            report.layout[width] = page.evaluate(_LAYOUT)
         # As a reader would: open each dropdown of the header and see its first entry.
         for kind in ("launch", "download"):
             toggle = page.locator(f".dropdown-{kind}-buttons > button")
@@ -294,6 +291,11 @@ def inspect_page(context, base: str, path: str) -> PageReport:
                                     f".dropdown-{kind}-buttons .dropdown-menu button").first
                 report.dropdowns_open[kind] = item.is_visible()
                 page.keyboard.press("Escape")
+        # Last, the layout at each width of LAYOUT_WIDTHS, widest first (the window is 1280 px wide until now).
+        for width in sorted(LAYOUT_WIDTHS, reverse=True):
+            if width != page.viewport_size["width"]:
+                page.set_viewport_size({"width": width, "height": page.viewport_size["height"]})
+            report.layout[width] = page.evaluate(_LAYOUT)
     finally:
         page.close()
     return report
