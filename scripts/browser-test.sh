@@ -2,7 +2,8 @@
 # The browser test of the built book (tests/browser): every page in headless Chromium, MathJax served locally.
 #   bash scripts/browser-test.sh              install what it needs, build the book, run the test
 #   bash scripts/browser-test.sh --no-build   test the existing _build/html (.ci/run: right after its build)
-# Further arguments go to pytest. Installs, when missing: Debian's chromium (as root; Playwright never downloads
+# Checks every page, and the layout at two window widths: no table wider than its box at 1280 px, no numbered
+# equation that loses its left part at 390 px. Further arguments go to pytest. Installs, when missing: Debian's chromium (as root; Playwright never downloads
 # a browser), the pinned Python packages incl. playwright (scripts/setup.sh), and the npm package mathjax into a
 # cache folder. Screenshots land in test-artifacts/browser/.
 set -euo pipefail
