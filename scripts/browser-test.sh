@@ -3,9 +3,9 @@
 #   bash scripts/browser-test.sh              install what it needs, build the book, run the test
 #   bash scripts/browser-test.sh --no-build   test the existing _build/html (.ci/run: right after its build)
 # Checks every page, and the layout at two window widths: no table wider than its box at 1280 px, no numbered
-# equation that loses its left part at 390 px. Further arguments go to pytest. Installs, when missing: Debian's chromium (as root; Playwright never downloads
-# a browser), the pinned Python packages incl. playwright (scripts/setup.sh), and the npm package mathjax into a
-# cache folder. Screenshots land in test-artifacts/browser/.
+# equation that loses its left part at 390 px. Further arguments go to pytest. Installs, when missing: Debian's
+# chromium (as root; Playwright never downloads a browser), the pinned Python packages incl. playwright
+# (scripts/setup.sh), and the npm package mathjax into a cache folder. Screenshots land in test-artifacts/browser/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg
