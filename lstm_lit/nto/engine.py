@@ -62,7 +62,7 @@ def _choose_test_step(b, x, state_decay, state, weights, work, y):
     return step
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces, train_work, test_work,
               x, target, y):
     """One NTO sequence from the current state (no reset): returns (rng, classified correctly, steps)."""
@@ -89,8 +89,8 @@ def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, mas
     return rng, ok, length
 
 
-@numba.njit(cache=True)
-def run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budget, correct_out,
+@numba.njit(cache=True, inline="always")
+def _run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budget, correct_out,
             state, weights, masks, traces, train_work, test_work, x, target, y):
     """NTO training sequences ``done + 1, ...`` until solved (``window`` correct in a row), ``max_train``, the step
     budget or the end of ``correct_out`` (one flag per sequence).  Returns (sequences run, streak, outcome, steps)."""
@@ -115,9 +115,9 @@ def run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budg
     return n, streak, NO_OUTCOME, used
 
 
-@numba.njit(cache=True)
-def test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y):
-    """The NTO test: ``n_test`` fresh sequences without learning.  Returns (errors, steps)."""
+@numba.njit(cache=True, inline="always")
+def _test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y):
+    """The NTO test: ``n_test`` fresh sequences without learning.  Returns (errors, 0, NO_OUTCOME, steps)."""
     errors = 0
     used = 0
     for k in range(n_test):
@@ -126,10 +126,10 @@ def test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work
                                    masks, traces, train_work, test_work, x, target, y)
         errors += 0 if ok else 1
         used += steps
-    return errors, used
+    return errors, 0, NO_OUTCOME, used
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _stream(training, rng_start, stream_len, alpha0, alpha_decay, reset, between_zero, tolerance,
             state, weights, masks, traces, train_work, test_work, x, target, y):
     """One continual stream from the zero state: returns (sequences classified before the first error, steps)."""
@@ -153,12 +153,12 @@ def _stream(training, rng_start, stream_len, alpha0, alpha_decay, reset, between
     return good, used
 
 
-@numba.njit(cache=True)
-def run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset, between_zero,
+@numba.njit(cache=True, inline="always")
+def _run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset, between_zero,
              tolerance, step_budget, train_len, test_len, state, weights, masks, traces, train_work, test_work,
              x, target, y):
     """CNTO training streams ``done + 1, ...``, each followed by its test, until solved, ``max_train``, the step
-    budget or the end of the output arrays.  Returns (streams run, outcome, steps).  A test off the full-test
+    budget or the end of the output arrays.  Returns (streams run, 0, outcome, steps).  A test off the full-test
     schedule stops at its first stream shorter than ``stream_len`` (the rest get SKIPPED)."""
     n = 0
     used = 0
@@ -184,12 +184,33 @@ def run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0
                 break
         n += 1
         if complete == n_test:
-            return n, SOLVED, used
+            return n, 0, SOLVED, used
         if s >= max_train:
-            return n, LAST, used
+            return n, 0, LAST, used
         if used >= step_budget:
             break
-    return n, NO_OUTCOME, used
+    return n, 0, NO_OUTCOME, used
+
+
+NTO_TRAIN, NTO_TEST, CNTO = 0, 1, 2   # what :func:`simulate` runs
+
+
+@numba.njit(cache=True)
+def simulate(mode, bases, done, streak, max_train, window, stream_len, n_test, full_test_every, alpha0, alpha_decay,
+             reset, between_zero, tolerance, step_budget, flags, train_len, test_len,
+             state, weights, masks, traces, train_work, test_work, x, target, y):
+    """The one compiled entry point (the loops above are inlined into it): NTO training (``flags``: one per
+    sequence), the NTO test, or CNTO training streams and tests (``train_len``, ``test_len``).  Returns
+    (count, streak, outcome, steps).  One entry point, because every compiled function that contains the printed
+    steps costs as much to compile as the steps themselves."""
+    if mode == NTO_TRAIN:
+        return _run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budget, flags,
+                        state, weights, masks, traces, train_work, test_work, x, target, y)
+    if mode == NTO_TEST:
+        return _test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y)
+    return _run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset,
+                     between_zero, tolerance, step_budget, train_len, test_len, state, weights, masks, traces,
+                     train_work, test_work, x, target, y)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -270,13 +291,24 @@ class _Workspace:
                 self.x, self.target, self.y)
 
 
+def _simulate(config, mode, bases, done, streak, step_budget, flags=None, train_len=None, test_len=None, ws=None):
+    """Call :func:`simulate` with the configuration's parameters (unused outputs get empty arrays)."""
+    _, _, reset, alpha_decay = config.spec
+    flags = np.zeros(0, np.bool_) if flags is None else flags
+    train_len = np.zeros(0, np.int64) if train_len is None else train_len
+    test_len = np.zeros((0, config.n_test), np.int64) if test_len is None else test_len
+    return simulate(mode, bases, done, streak, config.max_train, config.window, config.stream_len, config.n_test,
+                    config.full_test_every, float(config.alpha0), float(alpha_decay), bool(reset),
+                    config.between == "zero", float(config.tolerance), int(step_budget), flags, train_len, test_len,
+                    *ws.arrays())
+
+
 def _advance_nto(config, run, ws, bases, step_budget, max_per_call):
     chunk = max_per_call or 65536
     while run.outcome is None and step_budget > 0:
         flags = np.zeros(min(chunk, config.max_train - run.done), np.bool_)
-        n, streak, outcome, used = run_nto(bases, run.done, run.streak, config.max_train, config.window,
-                                           float(config.alpha0), float(config.tolerance), step_budget, flags,
-                                           *ws.arrays())
+        n, streak, outcome, used = _simulate(config, NTO_TRAIN, bases, run.done, run.streak, step_budget, flags=flags,
+                                             ws=ws)
         step_budget -= used
         run.train_steps += int(used)
         for i, ok in zip(range(run.done, run.done + n), flags[:n]):
@@ -287,7 +319,7 @@ def _advance_nto(config, run, ws, bases, step_budget, max_per_call):
         run.done += int(n)
         run.streak = int(streak)
         if outcome != NO_OUTCOME:
-            errors, used = test_nto(bases, config.n_test, float(config.tolerance), *ws.arrays())
+            errors, _, _, used = _simulate(config, NTO_TEST, bases, 0, 0, 0, ws=ws)
             run.test_errors, run.test_steps = int(errors), run.test_steps + int(used)
             run.outcome = "solved" if outcome == SOLVED else "unsolved"
             run.solved_at = run.done if outcome == SOLVED else None
@@ -296,16 +328,13 @@ def _advance_nto(config, run, ws, bases, step_budget, max_per_call):
 
 
 def _advance_cnto(config, run, ws, bases, step_budget, max_per_call):
-    _, _, reset, alpha_decay = config.spec
     chunk = max_per_call or 4096
     while run.outcome is None and step_budget > 0:
         size = min(chunk, config.max_train - run.done)
         train_len = np.zeros(size, np.int64)
         test_len = np.full((size, config.n_test), SKIPPED, np.int64)
-        n, outcome, used = run_cnto(bases, run.done, config.max_train, config.stream_len, config.n_test,
-                                    config.full_test_every, float(config.alpha0), float(alpha_decay), bool(reset),
-                                    config.between == "zero", float(config.tolerance), step_budget, train_len,
-                                    test_len, *ws.arrays())
+        n, _, outcome, used = _simulate(config, CNTO, bases, run.done, 0, step_budget, train_len=train_len,
+                                        test_len=test_len, ws=ws)
         step_budget -= used
         run.train_steps += int(used)   # training and test steps together (CNTO interleaves them)
         for i in np.flatnonzero((test_len[:n] != SKIPPED).all(axis=1)):
