@@ -261,7 +261,7 @@ CLI_SMALL = ["--variant", "forget-decay", "--seed", "3", "--runs", "6", "--max-s
 
 
 def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tmp_path):
-    """SIGINT (and every third time SIGTERM) at 24 delays spread over the run (during start-up, computing and
+    """SIGINT (and every third time SIGTERM) at 12 delays spread over the run (during start-up, computing and
     saving), each time resumed by the same command: after every interruption, each finished network's record equals
     the uninterrupted one and no finished network is lost; at the end the results are identical."""
     import signal
@@ -272,7 +272,7 @@ def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tm
     out = tmp_path / "cut.json"
     args = [sys.executable, "-m", "lstm_lit.cerg", *CLI_SMALL, "--workers", "2", "--step-budget", "2000",
             "--checkpoint-every", "0.3", "--out", str(out)]
-    delays = np.linspace(0.5, 4.0, 24)
+    delays = np.linspace(0.5, 4.0, 12)
     finished_before, interrupted = set(), 0
     for n, delay in enumerate(delays):
         sig = signal.SIGTERM if n % 3 == 2 else signal.SIGINT
