@@ -363,12 +363,12 @@ def test_exact_values_are_rationals_and_match_the_chapter():
 
 def test_seed_claims_against_the_derivation():
     # 11.5 is no expected length of this grammar; 7 is the minimal lag only when counting the symbols c ... c.
-    claimed_length = reber_chain.SEED_CLAIMS["expected_length"]
+    claimed_length = reber_chain.NOTES_CLAIMS["expected_length"]
     lengths = {reber_chain.expected_reber_length(), reber_chain.expected_embedded_length(True),
                reber_chain.expected_embedded_length(False)}
     assert claimed_length not in lengths
     lags = {c: reber_chain.minimal_time_lag(c) for c in reber_chain.TIME_LAG_CONVENTIONS}
-    assert [c for c, lag in lags.items() if lag == reber_chain.SEED_CLAIMS["minimal_time_lag"]] == [
+    assert [c for c, lag in lags.items() if lag == reber_chain.NOTES_CLAIMS["minimal_time_lag"]] == [
         "symbols_inclusive"
     ]
 

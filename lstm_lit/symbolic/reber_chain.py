@@ -34,8 +34,9 @@ Transitions = Mapping[Hashable, Sequence[tuple[str, Hashable]]]
 
 TIME_LAG_CONVENTIONS = ("prediction", "between_inputs", "symbols_inclusive")
 
-SEED_CLAIMS = {"expected_length": sp.Rational(23, 2), "minimal_time_lag": 7}
-"""What the seed notes (seed 000) state for the CERG task, for comparison with the derived values."""
+NOTES_CLAIMS = {"expected_length": sp.Rational(23, 2), "minimal_time_lag": 7}
+"""What the notes on the paper quote as the paper's figures for the CERG task (an expected string length of 11.5 and a
+minimal time lag of 7), for comparison with the derived values."""
 
 
 def first_passage_pgf(transitions: Transitions, source: Hashable, target: Hashable) -> sp.Expr:
