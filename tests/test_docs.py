@@ -50,7 +50,7 @@ def private_source_citations(text: str) -> list[str]:
 
 PAGES = sorted(BOOK.glob("*.md")) + sorted(BOOK.glob("*.ipynb"))
 # Chapters that still cite our copies, each to be fixed by its owner.
-STILL_CITING: set[str] = {"cerg.ipynb"}
+STILL_CITING: set[str] = set()
 
 
 def _page_texts(path: Path):
