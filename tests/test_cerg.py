@@ -277,8 +277,10 @@ def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tm
     for n, delay in enumerate(delays):
         sig = signal.SIGTERM if n % 3 == 2 else signal.SIGINT
         # its own process group, so that the finally below ends the CLI *and* its worker processes, whatever happens
+        # SIGINT at its default even when this suite runs as a background job (whose children start with SIGINT
+        # ignored, so that a signal during start-up would be lost and the run would simply finish)
         p = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
             time.sleep(delay)
             p.send_signal(sig)
