@@ -80,3 +80,25 @@ def test_a_figure_shown_as_an_image_passes():
                                                          "text/plain": "<Figure size 650x420 with 1 Axes>"})
     other = nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)
     assert figures_as_text(_synthetic([image, other])) == []
+
+
+# A chapter that draws with matplotlib must select the inline backend itself: the test command exports
+# MPLBACKEND=Agg, under which plt.show() displays nothing, so the stored image would not be re-created by nbval.
+def plots_without_inline_backend(nb) -> bool:
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    draws = re.search(r"\bplt\.|\bdiagrams\.", code) is not None
+    return draws and "%matplotlib inline" not in code
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_chapter_that_plots_selects_the_inline_backend(path):
+    assert not plots_without_inline_backend(nbformat.read(path, as_version=4)), \
+        f"{path.name} draws figures but never runs %matplotlib inline"
+
+
+def test_the_backend_check_catches_a_chapter_without_it():
+    """Broken twin: a chapter that plots without the magic is reported; with it, it is not."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1])")])
+    assert plots_without_inline_backend(nb)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("%matplotlib inline"))
+    assert not plots_without_inline_backend(nb)
