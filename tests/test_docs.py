@@ -19,15 +19,16 @@ def test_docstring_examples():
     assert attempted > 0  # there are examples to run (LSTMNetwork's at least)
 
 
-def test_a_wrong_example_fails():
-    def example():
-        """
-        >>> 1 + 1
-        3
-        """
-    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(verbose=False)
-    failed = sum(runner.run(t, out=lambda s: None).failed for t in finder.find(example, "example", globs={}))
-    assert failed == 1
+def test_a_wrong_output_in_a_package_example_is_caught():
+    """Broken twin of the test above, on a real example: the CERG package's docstring example with a wrong expected
+    outcome must fail when run the way the test above runs it (with the module's own globals)."""
+    import lstm_lit.cerg as module
+    right = "(3, 'rest')"
+    assert right in module.__doc__
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for doc, expected_failures in ((module.__doc__, 0), (module.__doc__.replace(right, "(3, 'perfect')"), 1)):
+        test = doctest.DocTestParser().get_doctest(doc, dict(vars(module)), "lstm_lit.cerg", None, 0)
+        assert runner.run(test, out=lambda s: None).failed == expected_failures
 
 
 # --- the book cites what a reader can find -------------------------------------------------------------------
