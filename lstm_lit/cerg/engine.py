@@ -43,30 +43,10 @@ SKIPPED = -1   # error-free length of a test stream that early exit did not run
 DEFAULT_STEP_BUDGET = 20_000_000   # network-steps per call of advance (about 10 s on one core)
 
 
-def _train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-    """The CERG training step for either LSTM (compiled code only; chosen by the number of weight matrices)."""
+from ..step_dispatch import train_and_test_steps  # noqa: E402
 
-
-def _test_step(b, x, state_decay, state, weights, work, y):
-    """The CERG test step for either LSTM (compiled code only; chosen by the number of weight matrices)."""
-
-
-@overload(_train_step)
-def _choose_train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-    kernel = cerg_steps.train_step_net if len(weights) == 5 else cerg_steps.train_step_1997_net
-
-    def step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-        kernel(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y)
-    return step
-
-
-@overload(_test_step)
-def _choose_test_step(b, x, state_decay, state, weights, work, y):
-    kernel = cerg_steps.test_step_net if len(weights) == 5 else cerg_steps.test_step_1997_net
-
-    def step(b, x, state_decay, state, weights, work, y):
-        kernel(b, x, state_decay, state, weights, work, y)
-    return step
+# The training and test steps printed for the CERG net's fixed sizes, for either LSTM.
+_train_step, _test_step = train_and_test_steps(cerg_steps)
 
 
 @numba.njit(cache=True)

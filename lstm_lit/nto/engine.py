@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, field
 
 import numba
-from numba.extending import overload
 import numpy as np
 
 from ..cerg.engine import _zero
 from ..cerg.streams import stream_bases, stream_start
 from ..generated import rtrl_fused
 from ..network import LSTMNetwork
+from ..step_dispatch import train_and_test_steps
 from . import streams
 from .protocol import SIZES, Config
 
@@ -36,30 +36,8 @@ DEFAULT_STEP_BUDGET = 2_000_000
 TAIL = 100              # CNTO: training-stream lengths kept per network
 
 
-def _train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-    """The general-size training step for either LSTM (compiled code only; chosen by the number of weights)."""
-
-
-def _test_step(b, x, state_decay, state, weights, work, y):
-    """The general-size test step for either LSTM (compiled code only)."""
-
-
-@overload(_train_step)
-def _choose_train_step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-    kernel = rtrl_fused.train_step_net if len(weights) == 5 else rtrl_fused.train_step_1997_net
-
-    def step(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y):
-        kernel(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y)
-    return step
-
-
-@overload(_test_step)
-def _choose_test_step(b, x, state_decay, state, weights, work, y):
-    kernel = rtrl_fused.test_step_net if len(weights) == 5 else rtrl_fused.test_step_1997_net
-
-    def step(b, x, state_decay, state, weights, work, y):
-        kernel(b, x, state_decay, state, weights, work, y)
-    return step
+# The training and test steps printed for general sizes, for either LSTM.
+_train_step, _test_step = train_and_test_steps(rtrl_fused)
 
 
 @numba.njit(cache=True, inline="always")
