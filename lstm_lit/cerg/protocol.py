@@ -97,6 +97,23 @@ def _is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+def check_shared_fields(config, positive_fields, larger_tolerance_risk):
+    """Raise ValueError naming the first bad one of the fields that the CERG and NTO configs share, in this order:
+    the positive integers ``positive_fields``, ``seed``, ``tolerance`` (in (0, 0.5]; ``larger_tolerance_risk`` says
+    what a larger one would let through) and ``alpha0``."""
+    for name in positive_fields:
+        value = getattr(config, name)
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not _is_int(config.seed) or config.seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {config.seed!r}")
+    if not (_is_real(config.tolerance) and 0 < config.tolerance <= 0.5):
+        raise ValueError(f"tolerance must be a number in (0, 0.5] (with a larger one {larger_tolerance_risk}), "
+                         f"got {config.tolerance!r}")
+    if not (_is_real(config.alpha0) and math.isfinite(config.alpha0) and config.alpha0 > 0):
+        raise ValueError(f"alpha0 must be a positive number, got {config.alpha0!r}")
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything that defines a CERG run: its results are a function of this alone."""
@@ -121,17 +138,8 @@ class Config:
             raise ValueError(f"unknown variant {self.variant!r}; choose one of {sorted(VARIANTS)}")
         if self.criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {self.criterion!r}; choose one of {CRITERIA}")
-        for name in ("runs", "max_streams", "train_cap", "test_cap", "n_test", "full_test_every"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not (_is_real(self.tolerance) and 0 < self.tolerance <= 0.5):
-            raise ValueError(f"tolerance must be a number in (0, 0.5] (with a larger one a prediction on the wrong "
-                             f"side of 0.5 would count as correct), got {self.tolerance!r}")
-        if not (_is_real(self.alpha0) and math.isfinite(self.alpha0) and self.alpha0 > 0):
-            raise ValueError(f"alpha0 must be a positive number, got {self.alpha0!r}")
+        check_shared_fields(self, ("runs", "max_streams", "train_cap", "test_cap", "n_test", "full_test_every"),
+                            "a prediction on the wrong side of 0.5 would count as correct")
         if not (_is_real(self.good_threshold) and math.isfinite(self.good_threshold) and self.good_threshold >= 0):
             raise ValueError(f"good_threshold must be a finite non-negative number, got {self.good_threshold!r}")
         if not isinstance(self.outer_be, (bool, np.bool_)):

@@ -4,14 +4,11 @@ resumably."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
 import time
 
-from ..cerg.cli import _non_negative, _positive, _positive_float, _tolerance
-from ..cerg.runner import ConfigMismatch, StopRequested, checkpoint_path
+from ..experiment_cli import (_non_negative, _positive, _positive_float, _tolerance, add_running_options,
+                              call_with_stop_flag, run_command)
 from .engine import DEFAULT_STEP_BUDGET
 from .protocol import BETWEEN, DEFAULT_MAX_TRAIN, DEFAULT_N_TEST, TASKS, VARIANTS, Config
 
@@ -42,13 +39,7 @@ def parser():
                    help="error signal between classification steps (see lstm_lit.nto.protocol)")
     p.add_argument("--tolerance", type=_tolerance, default=0.3)
     p.add_argument("--alpha", type=_positive_float, default=0.5, help="learning rate (at each stream's start)")
-    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="local processes (default: all cores)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--out", required=True, help="results JSON (checkpoint: OUT.ckpt.npz)")
-    p.add_argument("--checkpoint-every", type=_positive_float, default=60.0, help="seconds between checkpoints")
-    p.add_argument("--step-budget", type=_positive, default=DEFAULT_STEP_BUDGET, help="network-steps per task")
-    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start again")
-    p.add_argument("--no-progress", action="store_true")
+    add_running_options(p, DEFAULT_STEP_BUDGET)
     return p
 
 
@@ -71,17 +62,11 @@ def _progress_bar(experiment):
 
 
 def main(argv=None):
-    stop = StopRequested()   # from here on Ctrl-C and SIGTERM only set a flag; the runner stops at a safe point
-    old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return _main(argv, stop)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    return call_with_stop_flag(_main, argv)
 
 
 def _main(argv, stop):
-    from .runner import Experiment, run
+    from .runner import Experiment
     p = parser()
     args = p.parse_args(argv)
     variant = args.variant or ("forget-b5" if args.task == "nto" else "forget")
@@ -93,35 +78,4 @@ def _main(argv, stop):
                     n_test=args.n_test or DEFAULT_N_TEST[args.task], stream_len=args.stream_len,
                     full_test_every=args.full_test_every, between=args.between, tolerance=args.tolerance,
                     alpha0=args.alpha)
-    try:
-        config.validate()
-    except ValueError as e:
-        p.error(str(e))
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        p.error(f"the directory of --out does not exist: {out_dir}")
-    try:
-        experiment = Experiment(config, args.out, fresh=args.fresh)
-    except (ConfigMismatch, ValueError) as e:
-        p.error(str(e))
-    if experiment.runs:
-        finished = sum(1 for r in experiment.runs.values() if r.outcome)
-        print(f"resuming {args.out}: {finished} of {config.runs} networks finished", file=sys.stderr)
-    bar, update = (None, None) if args.no_progress else _progress_bar(experiment)
-    try:
-        status = run(experiment, workers=args.workers, scheduler=args.scheduler, step_budget=args.step_budget,
-                     checkpoint_every=args.checkpoint_every, stop=stop, progress=update)
-    except OSError as e:
-        p.exit(2, f"{p.prog}: error: {e}\n")
-    finally:
-        if bar:
-            bar.close()
-    if status == "stopped":
-        print(f"interrupted: {checkpoint_path(args.out)} saved; run the same command to resume", file=sys.stderr)
-        return 130
-    if status == "worker lost":
-        print(f"a worker process died; {checkpoint_path(args.out)} holds every finished network: run the same "
-              "command to resume", file=sys.stderr)
-        return 1
-    print(json.dumps(experiment.results()["summary"]), file=sys.stderr)
-    return 0
+    return run_command(p, args, config, Experiment, _progress_bar, stop)

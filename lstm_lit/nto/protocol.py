@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..cerg.protocol import _is_int, _is_real
+from ..cerg.protocol import check_shared_fields
 
 SIZES = dict(d_in=8, n_blk=4, d_blk=2, d_out=8)
 TASKS = ("nto", "cnto")
@@ -106,17 +106,8 @@ class Config:
                              f"{sorted(VARIANTS[self.task])}")
         if self.between not in BETWEEN:
             raise ValueError(f"unknown between {self.between!r}; choose one of {BETWEEN}")
-        for name in ("runs", "max_train", "window", "n_test", "stream_len", "full_test_every", "curve_block"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not (_is_real(self.tolerance) and 0 < self.tolerance <= 0.5):
-            raise ValueError(f"tolerance must be a number in (0, 0.5] (with a larger one a wrong class could count "
-                             f"as correct), got {self.tolerance!r}")
-        if not (_is_real(self.alpha0) and math.isfinite(self.alpha0) and self.alpha0 > 0):
-            raise ValueError(f"alpha0 must be a positive number, got {self.alpha0!r}")
+        check_shared_fields(self, ("runs", "max_train", "window", "n_test", "stream_len", "full_test_every",
+                                   "curve_block"), "a wrong class could count as correct")
         return self
 
     def to_json(self):
