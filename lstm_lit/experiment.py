@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+STEP_BUDGET = 2_000_000   # network-steps per task: a few seconds, so that a stop request is honoured quickly
+
 # ----------------------------------------------------------------------------------------------------------------
 # Files
 
@@ -56,23 +58,23 @@ class Experiment:
     """The networks of one run (config) and its two files (``out`` and ``out.ckpt.npz``).
 
     An experiment package subclasses this and names its parts: ``FORMAT`` (written into both files, and required
-    of a checkpoint to resume), ``Config``, ``NetworkRun`` and ``advance`` of its engine, ``step_budget`` (the
-    default network-steps per task), ``variant_labels``, ``results_json_options`` (the layout of the results JSON,
-    as keyword arguments of :func:`json.dumps`) and :meth:`summary`.
+    of a checkpoint to resume), its ``engine`` (a module with ``NetworkRun`` and ``advance``) and ``protocol`` (a
+    module with ``Config`` and ``VARIANT_LABELS``), ``results_json_options`` (the layout of the results JSON, as
+    keyword arguments of :func:`json.dumps`) and :meth:`summary`.
     """
 
     FORMAT: str
-    Config: type
-    NetworkRun: type
-    advance = None
-    step_budget: int
-    variant_labels: dict
+    engine = None
+    protocol = None
     results_json_options: dict
 
     def __init__(self, config, out=None, fresh=False):
-        if not isinstance(config, self.Config):
-            raise TypeError(f"config must be a {self.Config.__module__}.{self.Config.__qualname__}, "
-                            f"got {type(config).__name__}")
+        if self.protocol is None:
+            raise TypeError("lstm_lit.experiment.Experiment is a base class: use lstm_lit.cerg.Experiment or "
+                            "lstm_lit.nto.Experiment")
+        if not isinstance(config, self.protocol.Config):
+            raise TypeError(f"config must be a {self.protocol.__name__}.Config, "
+                            f"got {type(config).__module__}.{type(config).__qualname__}")
         self.config = config.validate()
         self.out = out
         self.runs = {}              # net -> NetworkRun (started networks)
@@ -95,19 +97,19 @@ class Experiment:
         if meta.get("format") != self.FORMAT:
             raise ConfigMismatch(f"{path} was written by another version of the engine (format "
                                  f"{meta.get('format')!r}, expected {self.FORMAT!r}); use --fresh or another --out")
-        if self.Config(**meta["config"]) != self.config:
+        if self.protocol.Config(**meta["config"]) != self.config:
             raise ConfigMismatch(f"{path} belongs to a different configuration ({meta['config']}); use the same "
                                  "arguments to resume, --fresh to start again, or another --out")
         self.elapsed_s = meta.get("elapsed_s") or 0.0
         for rec in meta["records"]:
             net = rec["net"]
             weights = {k.split("/")[2]: v for k, v in arrays.items() if k.startswith(f"weights/{net}/")}
-            self.runs[net] = self.NetworkRun(weights=weights, **rec)
+            self.runs[net] = self.engine.NetworkRun(weights=weights, **rec)
 
     # --- state -----------------------------------------------------------------------------------------------
     def run_of(self, net):
         if net not in self.runs:
-            self.runs[net] = self.NetworkRun.new(self.config, net)
+            self.runs[net] = self.engine.NetworkRun.new(self.config, net)
         return self.runs[net]
 
     def unfinished(self):
@@ -123,7 +125,7 @@ class Experiment:
     def results(self, elapsed_s=None, workers=None):
         nets = self.records()
         return {"format": self.FORMAT, "config": self.config.to_json(),
-                "variant_label": self.variant_labels[self.config.variant], "complete": self.complete,
+                "variant_label": self.protocol.VARIANT_LABELS[self.config.variant], "complete": self.complete,
                 "elapsed_s": elapsed_s, "workers": workers, "cpu_s": float(sum(n["cpu_s"] for n in nets)),
                 "networks": nets, "summary": self.summary(nets)}
 
@@ -183,21 +185,19 @@ class _InProcess:
         pass
 
 
-def run(experiment, workers=1, scheduler=None, step_budget=None, checkpoint_every=60.0, stop=None, progress=None):
+def run(experiment, workers=1, scheduler=None, step_budget=STEP_BUDGET, checkpoint_every=60.0, stop=None,
+        progress=None):
     """Run every unfinished network of ``experiment`` to its outcome, or until ``stop`` is set.
 
     Returns ``"complete"``, ``"stopped"`` (a stop was requested; everything finished so far is saved) or
     ``"worker lost"`` (a local worker process died; same).  ``progress(experiment)`` is called whenever a task
-    returns.  ``step_budget``: network-steps per task (default: the experiment's).  The results do not depend on
-    ``workers``, ``scheduler`` or ``step_budget``.
+    returns.  The results do not depend on ``workers``, ``scheduler`` or ``step_budget`` (network-steps per task).
     """
     if not isinstance(experiment, Experiment):
         raise TypeError("experiment must be an Experiment (lstm_lit.cerg.Experiment, lstm_lit.nto.Experiment), "
                         f"got {type(experiment).__name__}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if step_budget is None:
-        step_budget = experiment.step_budget
     stop = stop if stop is not None else StopRequested()
     config = experiment.config
     t0 = time.perf_counter()
@@ -230,7 +230,7 @@ def run(experiment, workers=1, scheduler=None, step_budget=None, checkpoint_ever
                 break
             while todo and len(in_flight) < limit:
                 j = todo.pop(0)
-                in_flight[executor.submit(experiment.advance, config, experiment.runs[j], step_budget)] = j
+                in_flight[executor.submit(experiment.engine.advance, config, experiment.runs[j], step_budget)] = j
             if isinstance(executor, _InProcess):
                 done = [executor.next_done()]
             else:

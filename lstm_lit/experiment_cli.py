@@ -8,10 +8,11 @@ import json
 import os
 import signal
 import sys
+import time
 
 import numpy as np
 
-from .experiment import ConfigMismatch, StopRequested, checkpoint_path, run
+from .experiment import STEP_BUDGET, ConfigMismatch, StopRequested, checkpoint_path, run
 
 
 def _typed(convert, ok, what):
@@ -34,16 +35,35 @@ _positive_float = _typed(float, lambda v: bool(np.isfinite(v) and v > 0), "a pos
 _tolerance = _typed(float, lambda v: bool(0 < v <= 0.5), "a number in (0, 0.5]")
 
 
-def add_running_options(p, step_budget):
-    """The options that say where and how the networks run, and where their files go (``step_budget``: the default
-    network-steps per task)."""
+def add_running_options(p):
+    """The options that say where and how the networks run, and where their files go."""
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 1, help="local processes (default: all cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--out", required=True, help="results JSON (checkpoint: OUT.ckpt.npz)")
     p.add_argument("--checkpoint-every", type=_positive_float, default=60.0, help="seconds between checkpoints")
-    p.add_argument("--step-budget", type=_positive, default=step_budget, help="network-steps per task")
+    p.add_argument("--step-budget", type=_positive, default=STEP_BUDGET, help="network-steps per task")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start again")
     p.add_argument("--no-progress", action="store_true")
+
+
+def progress_bar(experiment, desc, unit, work, outcomes):
+    """A tqdm bar of the finished networks of ``experiment`` (labelled ``desc``) and its update function, which also
+    shows the rate of work since the start (``work(run)``: how many ``unit`` a network has done) and how many
+    finished networks have each of the ``outcomes``."""
+    from tqdm import tqdm
+    t0 = time.perf_counter()
+    done = sum(1 for r in experiment.runs.values() if r.outcome)
+    bar = tqdm(total=experiment.config.runs, initial=done, unit="net", desc=desc, file=sys.stderr)
+    work0 = sum(work(r) for r in experiment.runs.values())
+
+    def update(exp):
+        finished = [r for r in exp.runs.values() if r.outcome]
+        bar.n = len(finished)
+        rate = (sum(work(r) for r in exp.runs.values()) - work0) / max(time.perf_counter() - t0, 1e-9)
+        counts = ", ".join(f"{c} {sum(r.outcome == c for r in finished)}" for c in outcomes)
+        bar.set_postfix_str(f"{rate:,.0f} {unit}/s; {counts}", refresh=False)
+        bar.refresh()
+    return bar, update
 
 
 def call_with_stop_flag(body, argv):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
 import numpy as np
 
 from ..experiment_cli import (_non_negative, _positive, _tolerance, _typed, add_running_options,
-                              call_with_stop_flag, run_command)
-from .protocol import CRITERIA, VARIANTS, Config
-from .runner import STEP_BUDGET, Experiment
+                              call_with_stop_flag, progress_bar, run_command)
+from .protocol import CRITERIA, OUTCOMES, VARIANTS, Config
+from .runner import Experiment
 
 EPILOG = """\
 Re-running the same command resumes from OUT.ckpt.npz. Ctrl-C or SIGTERM saves and exits (status 130); no
@@ -44,27 +42,12 @@ def parser():
     p.add_argument("--tolerance", type=_tolerance, default=0.49)
     p.add_argument("--good-threshold", type=_threshold, default=1000.0, help="good: mean test length above this")
     p.add_argument("--no-outer-be", action="store_true", help="the paper's extra experiment without outer B/E")
-    add_running_options(p, STEP_BUDGET)
+    add_running_options(p)
     return p
 
 
 def _progress_bar(experiment):
-    from tqdm import tqdm
-    t0 = time.perf_counter()
-    done = sum(1 for r in experiment.runs.values() if r.outcome)
-    bar = tqdm(total=experiment.config.runs, initial=done, unit="net", desc=experiment.config.variant,
-               file=sys.stderr)
-    streams0 = sum(r.streams for r in experiment.runs.values())
-
-    def update(exp):
-        finished = [r for r in exp.runs.values() if r.outcome]
-        bar.n = len(finished)
-        streams = sum(r.streams for r in exp.runs.values()) - streams0
-        counts = ", ".join(f"{c} {sum(r.outcome == c for r in finished)}" for c in ("perfect", "good", "rest"))
-        rate = streams / max(time.perf_counter() - t0, 1e-9)
-        bar.set_postfix_str(f"{rate:,.0f} streams/s; {counts}", refresh=False)
-        bar.refresh()
-    return bar, update
+    return progress_bar(experiment, experiment.config.variant, "streams", lambda r: r.streams, OUTCOMES)
 
 
 def main(argv=None):

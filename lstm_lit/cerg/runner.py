@@ -20,27 +20,23 @@ import json
 import numpy as np
 
 from .. import experiment
-from ..experiment import ConfigMismatch, StopRequested, checkpoint_path, run  # noqa: F401 - this package's API
-from .engine import NetworkRun, advance
-from .protocol import VARIANT_LABELS, Config, summarize
+# re-exported as this package's API
+from ..experiment import STEP_BUDGET, ConfigMismatch, StopRequested, checkpoint_path, run  # noqa: F401
+from . import engine, protocol
 
 FORMAT = "lstm-lit-cerg-2"
-STEP_BUDGET = 2_000_000   # network-steps per task: a few seconds, so that a stop request is honoured quickly
 
 
 class Experiment(experiment.Experiment):
     """The networks of one CERG run (config) and its two files (``out`` and ``out.ckpt.npz``)."""
 
     FORMAT = FORMAT
-    Config = Config
-    NetworkRun = NetworkRun
-    advance = staticmethod(advance)
-    step_budget = STEP_BUDGET
-    variant_labels = VARIANT_LABELS
+    engine = engine
+    protocol = protocol
     results_json_options = {"indent": 1}
 
     def summary(self, nets):
-        return summarize(nets)
+        return protocol.summarize(nets)
 
 
 def final_weights(out, include_active=False):

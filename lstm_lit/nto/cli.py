@@ -4,12 +4,9 @@ resumably."""
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
 from ..experiment_cli import (_non_negative, _positive, _positive_float, _tolerance, add_running_options,
-                              call_with_stop_flag, run_command)
-from .engine import DEFAULT_STEP_BUDGET
+                              call_with_stop_flag, progress_bar, run_command)
 from .protocol import BETWEEN, DEFAULT_MAX_TRAIN, DEFAULT_N_TEST, TASKS, VARIANTS, Config
 
 EPILOG = """\
@@ -39,26 +36,14 @@ def parser():
                    help="error signal between classification steps (see lstm_lit.nto.protocol)")
     p.add_argument("--tolerance", type=_tolerance, default=0.3)
     p.add_argument("--alpha", type=_positive_float, default=0.5, help="learning rate (at each stream's start)")
-    add_running_options(p, DEFAULT_STEP_BUDGET)
+    add_running_options(p)
     return p
 
 
 def _progress_bar(experiment):
-    from tqdm import tqdm
     config = experiment.config
-    done = sum(1 for r in experiment.runs.values() if r.outcome)
-    bar = tqdm(total=config.runs, initial=done, unit="net", desc=f"{config.task} {config.variant}", file=sys.stderr)
-    t0, units0 = time.perf_counter(), sum(r.done for r in experiment.runs.values())
     unit = "seq" if config.task == "nto" else "streams"
-
-    def update(exp):
-        finished = [r for r in exp.runs.values() if r.outcome]
-        bar.n = len(finished)
-        rate = (sum(r.done for r in exp.runs.values()) - units0) / max(time.perf_counter() - t0, 1e-9)
-        solved = sum(r.outcome == "solved" for r in finished)
-        bar.set_postfix_str(f"{rate:,.0f} {unit}/s; solved {solved}", refresh=False)
-        bar.refresh()
-    return bar, update
+    return progress_bar(experiment, f"{config.task} {config.variant}", unit, lambda r: r.done, ("solved",))
 
 
 def main(argv=None):
