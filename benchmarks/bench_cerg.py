@@ -53,7 +53,7 @@ def _timed(fn):
 
 
 @numba.njit
-def _steps(train, n, symbols, targets, state, weights, masks, traces, tw, fw, x, target, y):
+def _steps(train, n, symbols, targets, state, weights, test_weights, masks, traces, tw, fw, x, target, y):
     for t in range(n):
         for m in range(x.shape[1]):
             x[0, m] = 0.0
@@ -62,7 +62,7 @@ def _steps(train, n, symbols, targets, state, weights, masks, traces, tw, fw, x,
         if train:
             engine._train_step(0, x, target, 0.5, 1.0, state, weights, masks, traces, tw, y)
         else:
-            engine._test_step(0, x, 1.0, state, weights, fw, y)
+            engine._test_step(0, x, 1.0, state, test_weights, fw, y)
 
 
 def step_costs(n=200_000):
@@ -72,8 +72,8 @@ def step_costs(n=200_000):
     out = {}
     for train in (False, True):
         ws = engine._Workspace(config, engine.initial_weights(config, 0))
-        args = (st.indices, st.targets, ws.state, ws.weights, ws.masks, ws.traces, ws.train_work, ws.test_work,
-                ws.x, ws.target, ws.y)
+        args = (st.indices, st.targets, ws.state, ws.weights, ws.test_weights, ws.masks, ws.traces, ws.train_work,
+                ws.test_work, ws.x, ws.target, ws.y)
         _steps(train, 10, *args)
         best = min(_timed(lambda: _steps(train, n, *args))[1] for _ in range(7))
         out["train" if train else "test"] = best / n * 1e6

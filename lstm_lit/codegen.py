@@ -23,6 +23,7 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from .connectivity import CERG_SIZES, NTO_SIZES
 from .symbolic import kernels
 from .symbolic.activations import sigmoid
 from .symbolic.calculus import registry_shapes
@@ -182,7 +183,8 @@ def render():
     shapes = background_shapes()
     sources = {name: module_source(doc, eqs, shapes.get(name)) for name, (doc, eqs) in kernels.modules().items()}
     sources["rtrl_fused.py"] = codegen_numba.module_source(HEADER)
-    sources["cerg_steps.py"] = codegen_numba.cerg_module_source(HEADER)
+    sources["cerg_steps.py"] = codegen_numba.sized_module_source(HEADER, "CERG", CERG_SIZES)
+    sources["nto_steps.py"] = codegen_numba.sized_module_source(HEADER, "temporal-order (NTO)", NTO_SIZES)
     return sources
 
 

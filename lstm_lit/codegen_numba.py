@@ -12,13 +12,14 @@ import math
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from .connectivity import CERG_SIZES, weight_shapes
+from .connectivity import weight_shapes
 from .symbolic import model, rtrl
 from .symbolic.activations import sigmoid
 from .symbolic.model import CellColumns, Concat, Define
 
 EXP_DEGREE = 13
 LN2_HI = 0.6931471803691238   # fdlibm's ln2_hi (low bits zero): k * LN2_HI is exact for |k| < 2^11
+LN2_LO = float(sp.Float(sp.log(2).evalf(40) - sp.Rational(LN2_HI), 40))   # ln 2 - LN2_HI, rounded
 SIZE_OF_AXIS = {"in": "d_in", "blk": "n_blk", "cell": "d_blk", "out": "d_out", "src": "n_src", "osrc": "n_osrc"}
 
 
@@ -223,10 +224,10 @@ class FusedStep:
         self.emit(1, ")")
         return "\n".join(self.lines) + "\n"
 
-    def _begin(self, name, args, doc):
+    def _begin(self, name, args, doc, decorator="numba.njit"):
         """Start a new compiled function: decorator, signature and docstring."""
         self.lines = []
-        self.emit(0, "@numba.njit(cache=True, error_model=\"numpy\")")
+        self.emit(0, f"@{decorator}(cache=True, error_model=\"numpy\")")
         self.emit(0, f"def {name}({', '.join(args)}):")
         self.emit(1, f'"""{doc}"""')
 
@@ -253,6 +254,116 @@ class FusedStep:
         self.emit(1, "for a0 in range(d_out):")
         self.emit(2, "y_out[b, a0] = y[a0]")
         return "\n".join(self.lines) + "\n"
+
+    # the forward step as straight-line code (fixed sizes only) --------------------------------------------
+    def lane(self, name, element):
+        """The local variable that holds one element of a computed array (``z_c`` (1, 0) -> ``z_c_1_0``)."""
+        return "_".join([name] + [str(e) for e in element])
+
+    def elements(self, name):
+        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
+        by_name = dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1])
+        return list(itertools.product(*(range(by_name[d]) for d in self.size(name))))
+
+    def source_major_ref(self, computed, sum_index):
+        """Array references of the straight-line step: computed arrays are local variables, weights are read
+        source-major (``W[b, j, k]`` for the paper's w_kj), everything else as in :meth:`ref`."""
+        def ref(name, idx):
+            if name in computed:
+                return self.lane(name, idx)
+            if name in self.weights and sum_index is not None:
+                rest = [ix for ix in idx if ix != sum_index]
+                return f"{name}_b[{', '.join([sum_index] + rest)}]"
+            return self.ref(name, idx)
+        return ref
+
+    def straight_source(self, doc):
+        """The forward step with every element a local variable and the weights read source-major.
+
+        Every element is computed by the same operations in the same order as in :meth:`net_source` (each sum from
+        0.0 in the order j = 0, 1, ...), so the bits are the same.  What changes is what the compiler sees: the sums
+        of all arrays that read the same source vector run in one loop over j, with one accumulator per element,
+        and the elements of one array are independent expressions of the same shape, which LLVM's SLP vectoriser
+        evaluates several at a time in the lanes of a vector register; the source-major weights of one j are
+        contiguous, so their loads vectorise too.  It is compiled with the SLP vectoriser on
+        (:func:`lstm_lit.kernel_support.slp_njit`)."""
+        self._begin(f"{self.name}_net", self._net_args(), doc, decorator="slp_njit")
+        self.emit(1, f"{', '.join(n + '_prev' for n in self.state)}, = state")
+        self.emit(1, f"{', '.join(self.weights)}, = weights")
+        # network b's weights as views: an element's address then needs no multiplication by b (measured: the step
+        # takes 40% less time)
+        self.emit(1, f"{', '.join(n + '_b' for n in self.weights)}, = {', '.join(n + '[b]' for n in self.weights)}")
+        self.emit(1, f"{', '.join(self.scratch_arrays())}, = work")
+        self._sizes(1)
+        computed = set()                                  # arrays held as local variables, one per element
+        available = {"x", "one"} | {n + "_prev" for n in self.state} | set(self.weights)
+        pending = [st for st in self.statements if isinstance(st, (Concat, Define))]
+        while pending:   # statements in order, except that the sums that can run together do (a list scheduler)
+            ready = [st for st in pending if self._reads(st) <= available]
+            sums = [st for st in ready if isinstance(st, Define) and isinstance(st.rhs, sp.Sum)]
+            group = [st for st in sums if st.rhs.limits == sums[0].rhs.limits and
+                     self._summed_vector(st) == self._summed_vector(sums[0])] if sums else [ready[0]]
+            if sums:
+                self._fused_sums(group, computed)
+            elif isinstance(group[0], Concat):
+                self._straight_concat(group[0], computed)
+            else:
+                self._straight_define(group[0], computed)
+            for st in group:
+                pending.remove(st)
+                available.add(st.target)
+                if isinstance(st, Define):
+                    computed.add(st.target)
+        for name in self.state:
+            for e in self.elements(name):
+                self.emit(1, f"{name}_prev[b, {', '.join(map(str, e))}] = {self.lane(name, e)}")
+        for e in self.elements("y"):
+            self.emit(1, f"y_out[b, {e[0]}] = {self.lane('y', e)}")
+        return "\n".join(self.lines) + "\n"
+
+    def _reads(self, st):
+        if isinstance(st, Concat):
+            return {name for name, _ in st.segments}
+        return {str(f.base.label) for f in st.rhs.atoms(sp.Indexed)} - {st.target}
+
+    def _summed_vector(self, st):
+        """The array a sum runs along (``x_tilde`` for the gates and cell inputs, ``x_out`` for the outputs)."""
+        (v, _, _), = st.rhs.limits
+        return sorted(str(f.base.label) for f in st.rhs.atoms(sp.Indexed)
+                      if str(f.base.label) not in self.weights and v in f.indices)
+
+    def _straight_concat(self, st, computed):
+        printer_ref = self.source_major_ref(computed, None)
+        at = 0
+        for name, length in st.segments:
+            if name == "one":
+                self.emit(1, f"{st.target}[{at}] = 1.0")
+                at += 1
+                continue
+            for e in self.elements(name):
+                self.emit(1, f"{st.target}[{at}] = {printer_ref(name, [str(i) for i in e])}")
+                at += 1
+
+    def _straight_define(self, st, computed):
+        self.check_sum_limits(st)
+        printer = ScalarPrinter(self.source_major_ref(computed, None))
+        for e in self.elements(st.target):
+            rhs = st.rhs.subs(dict(zip(st.indices, e)), simultaneous=True)
+            self.emit(1, f"{self.lane(st.target, e)} = {printer.doprint(rhs)}")
+
+    def _fused_sums(self, group, computed):
+        (v, lo, hi), = group[0].rhs.limits
+        printer = ScalarPrinter(self.source_major_ref(computed, str(v)))
+        terms = []
+        for st in group:
+            self.check_sum_limits(st)
+            for e in self.elements(st.target):
+                self.emit(1, f"{self.lane(st.target, e)} = 0.0")
+                terms.append((self.lane(st.target, e),
+                              st.rhs.function.subs(dict(zip(st.indices, e)), simultaneous=True)))
+        self.emit(1, f"for {v} in range({printer.doprint(lo)}, {printer.doprint(hi + 1)}):")
+        for acc, term in terms:
+            self.emit(2, f"{acc} += {printer.doprint(term)}")
 
     def batched_source(self, doc):
         state = [n + "_prev" for n in self.state]
@@ -307,7 +418,8 @@ def sigmoid_source():
 
     sigma(z) = 1 / (1 + e^-z) for z >= 0 and e^z / (1 + e^z) for z < 0 (identities proved here), so only e^x for
     x <= 0 is needed: x = k ln2 + r with |r| <= ln2/2 (Cody & Waite's two-part ln2, so k ln2_hi is exact), e^r by its
-    Taylor polynomial of degree 13 (truncation error below 5e-18) by Estrin's scheme, times 2^k from a table.  Additions,
+    Taylor polynomial of degree 13 (truncation error below 5e-18) by Estrin's scheme, times 2^k built from its
+    exponent bits (:mod:`lstm_lit.kernel_support`).  Additions,
     multiplications and divisions are correctly rounded on every IEEE machine and nothing here may be reordered (no
     ``fastmath``), so every CPU computes the same bits; the libm's ``exp`` and ``tanh`` differ in the last bit between
     CPUs and library versions.  ``tests/test_engine.py`` bounds the error against ``math.exp``.
@@ -315,23 +427,23 @@ def sigmoid_source():
     z = sp.Symbol("z")
     assert sp.simplify((sigmoid(z) - 1 / (1 + sp.exp(-z))).rewrite(sp.exp)) == 0
     assert sp.simplify((sigmoid(z) - sp.exp(z) / (1 + sp.exp(z))).rewrite(sp.exp)) == 0
-    ln2 = sp.log(2).evalf(40)
-    ln2_hi = LN2_HI
-    ln2_lo = float(sp.Float(ln2 - sp.Rational(ln2_hi), 40))
+    ln2_hi, ln2_lo = LN2_HI, LN2_LO
     powers, poly = estrin(exp_coefficients())
     body = powers + [f"p = {poly}"]
     lines = [
-        "_POW2 = numpy.array([2.0 ** -n for n in range(1076)])  # 2^-n, exact (down to the smallest subnormal)",
-        "",
-        "",
         "@numba.njit(cache=True, inline=\"always\")",
         "def _exp_nonpositive(x):",
         '    """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""',
-        "    y = x if x >= -745.2 else -745.2  # below: 2^-1075 = 0 in the table, so the result is 0 (NaN: see the end)",
+        "    y = x if x >= -745.2 else -745.2  # below, e^x < 2^-1075 rounds to 0 (NaN: see the end)",
         f"    k = math.floor(y * {1 / math.log(2)!r} + 0.5)",
         f"    r = (y - k * {ln2_hi!r}) - k * {ln2_lo!r}",
         *("    " + line for line in body),
-        "    e = p * _POW2[int(-k)]",
+        "    n = numpy.int32(-k)  # 0 .. 1075; e^x = p 2^-n",
+        "    h = n >> 1",
+        "    # 2^-n as two normal factors built from their exponent bits (a table lookup would not vectorise); the",
+        "    # first product is exact, so the result is rounded once, like p times an exact 2^-n.  2^-1075 rounds to 0.",
+        "    e = (p * pow2_negative(h)) * pow2_negative(n - h)",
+        "    e = e if k > -1075.0 else 0.0",
         "    return e if x == x else x  # NaN in, NaN out; selects, not branches, so that the compiler can vectorise",
         "",
         "",
@@ -350,7 +462,8 @@ def module_source(header):
              "No kernel is compiled with ``fastmath``, and the sigmoid uses no libm function: a network's run gives\n"
              "the same bits on every machine, whatever its vector width.\n"
              '"""\n',
-             "import math\n", "import numba", "import numpy\n", "", sigmoid_source()]
+             "import math\n", "import numba", "import numpy\n",
+             "from lstm_lit.kernel_support import pow2_negative\n", "", sigmoid_source()]
     for training in (True, False):
         for fg in (True, False):
             step = FusedStep(fg, training)
@@ -364,15 +477,20 @@ def module_source(header):
     return "\n".join(parts)
 
 
-def cerg_module_source(header, sizes=CERG_SIZES):
-    """The per-network steps again, with the sizes of the CERG network fixed (``d_in, n_blk, d_blk, d_out`` =
-    7, 4, 2, 7): the same statements and the same order of every operation, so the same bits as the general
-    kernels, but every loop bound is a constant and the compiler unrolls the small loops."""
-    parts = [header, '"""Steps of the CERG network (sizes fixed at {d_in} inputs, {n_blk} blocks of {d_blk} cells, '
-             '{d_out} outputs),\nprinted from the same statements as lstm_lit.generated.rtrl_fused.\n\n'
-             'The bits are those of the general kernels; the constant sizes let the compiler unroll every small loop.'
-             '\n"""\n'.format(**sizes),
-             "import math\n", "import numba", "import numpy\n", "", sigmoid_source()]
+def sized_module_source(header, network, sizes):
+    """The per-network steps again, with the sizes of one experiment's network fixed (``network``: its name, e.g.
+    "CERG" with ``d_in, n_blk, d_blk, d_out`` = 7, 4, 2, 7): the same statements and the same order of every
+    operation, so the same bits as the general kernels, but every loop bound is a constant and the compiler unrolls
+    the small loops.  The test steps are printed as straight-line code on source-major weights
+    (:meth:`FusedStep.straight_source`)."""
+    parts = [header, '"""Steps of the {network} network (sizes fixed at {d_in} inputs, {n_blk} blocks of {d_blk} '
+             'cells, {d_out} outputs),\nprinted from the same statements as lstm_lit.generated.rtrl_fused.\n\n'
+             'The bits are those of the general kernels; the constant sizes let the compiler unroll every small loop,\n'
+             'and the test steps are straight-line code on source-major weights (W_t[b, j, ...] = W[b, ..., j]), so\n'
+             'that the compiler can evaluate several elements at once in the lanes of a vector register.'
+             '\n"""\n'.format(network=network, **sizes),
+             "import math\n", "import numba", "import numpy\n",
+             "from lstm_lit.kernel_support import pow2_negative, slp_njit\n", "", sigmoid_source()]
     for training in (True, False):
         for fg in (True, False):
             step = FusedStep(fg, training, sizes=sizes)
@@ -380,5 +498,10 @@ def cerg_module_source(header, sizes=CERG_SIZES):
                                  "" if fg else " (1997 LSTM)", "lstm_lit.generated.rtrl_fused." + step.name,
                                  ", ``masks``, ``traces``" if training else "",
                                  " (unused here: the forget gate takes its place)" if fg else "")
-            parts += ["", step.net_source(doc)]
+            if training:
+                parts += ["", step.net_source(doc)]
+            else:   # straight-line code on source-major weights: see FusedStep.straight_source
+                doc += ("\n\n    ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = "
+                        "W[b, ..., j]).\n    The outputs and states are bit for bit those of the general kernel.")
+                parts += ["", step.straight_source(doc)]
     return "\n".join(parts)

@@ -14,6 +14,8 @@ from .symbolic import model
 CONNECTIVITIES = ("full", "cerg")
 CERG_SIZES = dict(d_in=7, n_blk=4, d_blk=2, d_out=7)
 """The CERG network of the paper: 7 inputs, 4 memory blocks of 2 cells, 7 outputs."""
+NTO_SIZES = dict(d_in=8, n_blk=4, d_blk=2, d_out=8)
+"""The network of the paper's experiments 2 and 3 (temporal order): the CERG net with 8 inputs and 8 outputs."""
 
 
 def sizes_dict(d_in, n_blk, d_blk, d_out):

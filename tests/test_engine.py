@@ -10,17 +10,21 @@
 (e) Early exit is exact; splitting a network's run into pieces changes nothing.
 """
 
+import importlib
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 
-from lstm_lit import cerg, reber
+from lstm_lit import cerg, connectivity, network_arrays, reber
 from lstm_lit.cerg import engine, stepwise, streams
 from lstm_lit.generated import cerg_steps, forward, rtrl_fused
 from lstm_lit.network import LSTMNetwork
 from lstm_lit.symbolic import reber_chain
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ---------------------------------------------------------------------------------------------------------------
 # (a) the sigmoid
@@ -62,6 +66,51 @@ def test_sigmoid_check_detects_a_wrong_polynomial():
     assert worst > 2.0
 
 
+def _python_exp_with_a_table(x, scale=lambda p, n: p * 2.0 ** -n):
+    """The compiled e^x for x <= 0 redone in Python floats (the same IEEE operations in the same order, by evaluating
+    the printed polynomial), scaled by p * 2^-n with 2^-n exact from Python's power (0.0 for n = 1075)."""
+    from lstm_lit import codegen_numba
+    powers, poly = codegen_numba.estrin(codegen_numba.exp_coefficients())
+    y = x if x >= -745.2 else -745.2
+    k = math.floor(y * (1 / math.log(2)) + 0.5)
+    r = (y - k * codegen_numba.LN2_HI) - k * codegen_numba.LN2_LO
+    env = {"r": r}
+    for line in powers:
+        name, expr = line.split(" = ")
+        env[name] = eval(expr, {}, env)
+    p = eval(poly, {}, env)
+    return scale(p, int(-k)) if x == x else x
+
+
+@pytest.mark.parametrize("scale,should_match", [
+    (None, True),
+    (lambda p, n: math.ldexp(p, -n), False),   # broken twin: p 2^-1075 rounded instead of the table's exact 0
+])
+def test_powers_of_two_from_bits_equal_an_exact_table(scale, should_match):
+    """The compiled e^x builds 2^-n from exponent bits as two factors; it must give the bits of p times an exact table
+    of 2^-n, for n from 0 to 1075 (the subnormal range and its edge included), NaN and infinities."""
+    xs = np.concatenate([-np.linspace(0, 746, 60001), -np.random.default_rng(5).uniform(700, 746, 20000),
+                         [-745.1332191019412, -745.1332191019411, -744.44, -708.4, -709.8, -np.inf, np.nan, -0.0]])
+    kwargs = {} if scale is None else {"scale": scale}
+    ref = np.array([_python_exp_with_a_table(float(x), **kwargs) for x in xs])
+    got = np.array([_exp(float(x)) for x in xs])
+    same = np.array_equal(ref.view(np.int64), got.view(np.int64))
+    assert same == should_match
+
+
+def test_the_test_step_is_vectorised():
+    """The straight-line test step is compiled with LLVM's SLP vectoriser (kernel_support.slp_njit): its machine code
+    divides whole vectors (the sigmoids, several at a time).  Broken twin: plain ``numba.njit`` does not."""
+    from lstm_lit import kernel_support
+    ws = engine._Workspace(cerg.Config(variant="forget"), engine.initial_weights(cerg.Config(variant="forget"), 0))
+    args = (0, ws.x, 1.0, ws.state, ws.test_weights, ws.test_work, ws.y)
+    for make, vectorised in ((kernel_support.slp_njit, True), (numba.njit, False)):
+        kernel = make(error_model="numpy")(cerg_steps.test_step_net.py_func)
+        kernel(*args)
+        ir = next(iter(kernel.inspect_llvm().values()))
+        assert ("fdiv <" in ir) == vectorised
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # (b) the kernels
 
@@ -98,34 +147,60 @@ def test_test_step_equals_training_step_at_rate_zero_and_the_numpy_forward(forge
     assert worst < 1e-12
 
 
+@pytest.mark.parametrize("module", ["cerg_steps", "nto_steps"])
 @pytest.mark.parametrize("forget_gates", [True, False])
-def test_cerg_sized_kernels_give_the_bits_of_the_general_ones(forget_gates):
-    net = _cerg_net(forget_gates, batch=1, seed=2)
+def test_sized_kernels_give_the_bits_of_the_general_ones(forget_gates, module):
+    """The kernels printed for the CERG and the NTO network's fixed sizes (straight-line test steps on source-major
+    weights, compiled with the SLP vectoriser) against the general kernels, on a mix of training and test steps."""
+    sizes = connectivity.CERG_SIZES if module == "cerg_steps" else connectivity.NTO_SIZES
+    assert _same_bits_as_general(importlib.import_module(f"lstm_lit.generated.{module}"), forget_gates, sizes)
+
+
+def test_sized_kernel_check_detects_a_reordered_sum(tmp_path, monkeypatch):
+    """Broken twin: the CERG test step with its sums run backwards (j = n-1, ..., 0; the same terms, another rounding)
+    must not pass the bit-for-bit comparison."""
+    source = (ROOT / "lstm_lit" / "generated" / "cerg_steps.py").read_text()
+    loop = "    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):\n        z_fg_0 +="
+    assert source.count(loop) == 1
+    twin = source.replace(loop, "    for j in range(d_blk*n_blk + d_in + 3*n_blk, -1, -1):\n        z_fg_0 +=")
+    (tmp_path / "reordered_cerg_steps.py").write_text(twin.replace("cache=True", "cache=False"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert not _same_bits_as_general(importlib.import_module("reordered_cerg_steps"), True, connectivity.CERG_SIZES)
+
+
+def _same_bits_as_general(sized_module, forget_gates, sizes):
+    net = LSTMNetwork(**sizes, batch=1, forget_gates=forget_gates, connectivity="cerg", rng=np.random.default_rng(2))
+    for w in net.weights.values():   # larger weights than the initial ones, so that every unit does something
+        w *= 6.0
     names = ["s"] + (["y_fg"] if forget_gates else []) + ["y_ig", "y_og", "y_c"]
     wnames = (["W_fg"] if forget_gates else []) + ["W_ig", "W_og", "W_c", "W_out"]
     suffix = "" if forget_gates else "_1997"
     general = [getattr(rtrl_fused, f"train_step{suffix}_net"), getattr(rtrl_fused, f"test_step{suffix}_net")]
-    sized = [getattr(cerg_steps, f"train_step{suffix}_net"), getattr(cerg_steps, f"test_step{suffix}_net")]
+    sized = [getattr(sized_module, f"train_step{suffix}_net"), getattr(sized_module, f"test_step{suffix}_net")]
+    rng = np.random.default_rng(9)
+    symbols = rng.integers(0, sizes["d_in"], 90)
+    targets = rng.random((90, sizes["d_out"]))
     runs = []
-    for train, test in (general, sized):
+    for (train, test), layout in ((general, lambda w: w), (sized, network_arrays.source_major)):   # sized: source-major
         state = tuple(np.zeros((1,) + net.state[n].shape[1:]) for n in names)
         weights = tuple(net.weights[n].copy() for n in wnames)
         masks = tuple(net.masks[n].astype(float) for n in wnames)
         traces = tuple(np.zeros_like(net.traces[n]) for n in sorted(net.traces, key=["e_fg", "e_ig", "e_c"].index))
         tw = getattr(rtrl_fused, f"train_step{suffix}_workspace")(weights)
         fw = getattr(rtrl_fused, f"test_step{suffix}_workspace")(weights)
-        stream = reber.continual_stream(np.random.default_rng(9), 80)
         ys = []
-        for t in range(len(stream)):
-            x, y = stream.inputs[t][None].copy(), np.zeros((1, 7))
+        for t in range(len(symbols)):
+            x, y = np.zeros((1, sizes["d_in"])), np.zeros((1, sizes["d_out"]))
+            x[0, symbols[t]] = 1.0
             if t % 3:
-                train(0, x, stream.targets[t][None].copy(), 0.5, 0.9, state, weights, masks, traces, tw, y)
+                train(0, x, targets[t][None].copy(), 0.5, 0.9, state, weights, masks, traces, tw, y)
             else:
-                test(0, x, 0.9, state, weights, fw, y)
+                test(0, x, 0.9, state, layout(weights), fw, y)
             ys.append(y.copy())
-        runs.append((np.array(ys), weights))
-    assert np.array_equal(runs[0][0], runs[1][0])
-    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+        runs.append((np.array(ys), weights, state))
+    assert np.abs(runs[0][0]).max() > 0 and len(np.unique(runs[0][0])) > 100   # the outputs vary
+    return np.array_equal(runs[0][0], runs[1][0]) and all(
+        np.array_equal(a, b) for a, b in zip(runs[0][1] + runs[0][2], runs[1][1] + runs[1][2]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

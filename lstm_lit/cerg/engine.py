@@ -1,8 +1,10 @@
 """The compiled CERG engine: whole training streams and tests of one network in one Numba call.
 
 The step arithmetic is not written here: :func:`run_streams` calls the training step and the forward-only test step
-that :mod:`lstm_lit.codegen_numba` printed from the SymPy statements (:mod:`lstm_lit.generated.rtrl_fused`).  This
-module writes only the bookkeeping around them, by hand: drawing each stream's symbols
+that :mod:`lstm_lit.codegen_numba` printed from the SymPy statements for the CERG net's sizes
+(:mod:`lstm_lit.generated.cerg_steps`; the test step reads the weights source-major, so before every test this module
+copies them into that layout).  This module writes only the bookkeeping around them, by hand: drawing each stream's
+symbols
 (:mod:`lstm_lit.cerg.streams`), the 0.49 rule, stream ends and caps, the external reset, alpha-decay, the test with
 its exact early exit (:mod:`lstm_lit.cerg.protocol`) and the stop rules.
 
@@ -30,20 +32,18 @@ from dataclasses import dataclass, field
 
 import numba
 from numba import literal_unroll
-from numba.extending import overload
 import numpy as np
 
-from ..generated import cerg_steps, rtrl_fused
+from ..generated import cerg_steps
 from ..network import LSTMNetwork
+from ..network_arrays import NetworkArrays, copy_source_major
+from ..step_dispatch import train_and_test_steps
 from . import streams
 from .protocol import CRITERIA, SIZES, VARIANTS, Config
 
 NO_OUTCOME, PERFECT, LAST_STREAM = 0, 1, 2
 SKIPPED = -1   # error-free length of a test stream that early exit did not run
 DEFAULT_STEP_BUDGET = 20_000_000   # network-steps per call of advance (about 10 s on one core)
-
-
-from ..step_dispatch import train_and_test_steps  # noqa: E402
 
 # The training and test steps printed for the CERG net's fixed sizes, for either LSTM.
 _train_step, _test_step = train_and_test_steps(cerg_steps)
@@ -82,7 +82,8 @@ def _correct(y, target, criterion, tolerance):
 def _run_stream(training, rng_start, cap, alpha, alpha_decay, reset_strings, criterion,
                 tolerance, state_decay, state, weights, masks, traces, train_work, test_work, x, target, y,
                 symbol, next_state, forks, legal, start):
-    """One stream from the zero state: returns (error-free length, steps taken)."""
+    """One stream from the zero state: returns (error-free length, steps taken).  ``weights`` are source-major
+    (:func:`lstm_lit.network_arrays.source_major`) for a test stream (``training`` False)."""
     rng = np.uint64(rng_start)
     _zero(state)
     _zero(traces)
@@ -113,7 +114,7 @@ def _run_stream(training, rng_start, cap, alpha, alpha_decay, reset_strings, cri
 
 
 @numba.njit(cache=True)
-def run_streams(state, weights, masks, traces, train_work, test_work, x, target, y,
+def run_streams(state, weights, test_weights, weight_pairs, masks, traces, train_work, test_work, x, target, y,
                 symbol, next_state, forks, legal, start, bases, state_decay, alpha0, alpha_decay, reset_strings,
                 criterion, tolerance, streams_done, max_streams, n_test, train_cap, test_cap, full_test_every,
                 step_budget, train_len, train_steps, test_len, test_steps):
@@ -122,6 +123,8 @@ def run_streams(state, weights, masks, traces, train_work, test_work, x, target,
 
     Returns (streams run, outcome code): NO_OUTCOME, PERFECT or LAST_STREAM.  A test not on the full-test schedule
     stops at its first stream shorter than ``test_cap``; the streams it skips get length SKIPPED.
+    ``test_weights`` (source-major) are refreshed from ``weights`` before every test (``weight_pairs`` pairs
+    them up).
     """
     n = 0
     used = 0
@@ -135,12 +138,13 @@ def run_streams(state, weights, masks, traces, train_work, test_work, x, target,
         train_steps[n] = steps
         used += steps
         full = s % full_test_every == 0 or s == max_streams
+        copy_source_major(weight_pairs)
         capped = 0
         spent = 0
         for k in range(n_test):
             length, steps = _run_stream(False, streams.stream_start(bases[1], s, k),
                                         test_cap, 0.0, 1.0, reset_strings, criterion, tolerance, state_decay, state,
-                                        weights, masks, traces, train_work, test_work, x, target, y,
+                                        test_weights, masks, traces, train_work, test_work, x, target, y,
                                         symbol, next_state, forks, legal, start)
             test_len[n, k] = length
             spent += steps
@@ -162,9 +166,6 @@ def run_streams(state, weights, masks, traces, train_work, test_work, x, target,
     return n, NO_OUTCOME
 
 
-WORKSPACES = {True: (rtrl_fused.train_step_workspace, rtrl_fused.test_step_workspace),
-              False: (rtrl_fused.train_step_1997_workspace, rtrl_fused.test_step_1997_workspace)}
-"""forget_gates -> the workspaces of the training and the test step."""
 TAIL = 100   # training-stream lengths kept per network
 
 
@@ -234,36 +235,12 @@ class NetworkRun:
             self.outcome = "good" if self.mean_test_length > config.good_threshold else "rest"
 
 
-class _Workspace:
+class _Workspace(NetworkArrays):
     """The arrays a network needs while it runs (rebuilt per call: cheap next to the work)."""
 
     def __init__(self, config, weights):
         fg, decay, reset, alpha_decay = VARIANTS[config.variant]
-        train_ws, test_ws = WORKSPACES[fg]
-        names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
-        template = _template(fg, decay)
-        mask = template.masks
-        if not isinstance(weights, dict) or sorted(weights) != sorted(names):
-            got = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
-            raise ValueError(f"a {config.variant!r} network needs the weights {names}, got {got}")
-        for n in names:
-            w = np.asarray(weights[n])
-            if w.shape != template.shapes[n] or w.dtype.kind not in "fi" or not np.all(np.isfinite(w)):
-                raise ValueError(f"weight {n} must be a finite real array of shape {template.shapes[n]}, got "
-                                 f"shape {w.shape}, dtype {w.dtype}")
-        self.names = names
-        self.weights = tuple(np.ascontiguousarray(np.asarray(weights[n])[None], dtype=np.float64) for n in names)
-        self.masks = tuple(np.ascontiguousarray(mask[n], dtype=np.float64) for n in names)
-        n_blk, d_blk = SIZES["n_blk"], SIZES["d_blk"]
-        n_src = self.weights[names.index("W_ig")].shape[-1]
-        state = [(n_blk, d_blk)] + [(n_blk,)] * (3 if fg else 2) + [(n_blk, d_blk)]   # s, (y_fg,) y_ig, y_og, y_c
-        self.state = tuple(np.zeros((1,) + s) for s in state)
-        self.traces = tuple(np.zeros((1, n_blk, d_blk, n_src)) for _ in range(3 if fg else 2))
-        self.train_work = train_ws(self.weights)
-        self.test_work = test_ws(self.weights)
-        self.x = np.zeros((1, SIZES["d_in"]))
-        self.target = np.zeros((1, SIZES["d_out"]))
-        self.y = np.zeros((1, SIZES["d_out"]))
+        super().__init__(_template(fg, decay), weights, config.variant)
         auto = streams.Automaton(config.outer_be)
         self.tables = auto.arrays()
         self.params = (float(decay), float(config.alpha0), float(alpha_decay), bool(reset),
@@ -295,7 +272,7 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=N
         train_steps = np.zeros(chunk, np.int64)
         test_len = np.full((chunk, config.n_test), SKIPPED, np.int64)
         test_steps = np.zeros(chunk, np.int64)
-        n, outcome = run_streams(ws.state, ws.weights, ws.masks, ws.traces,
+        n, outcome = run_streams(ws.state, ws.weights, ws.test_weights, ws.weight_pairs, ws.masks, ws.traces,
                                  ws.train_work, ws.test_work, ws.x, ws.target, ws.y, *ws.tables, bases, *ws.params,
                                  run.streams, config.max_streams, config.n_test, config.train_cap, config.test_cap,
                                  config.full_test_every, step_budget, train_len, train_steps, test_len, test_steps)
@@ -303,7 +280,7 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=N
         run.absorb(config, n, outcome, train_len, train_steps, test_len, test_steps)
         if max_streams_per_call:
             break
-    run.weights = {name: w[0].copy() for name, w in zip(ws.names, ws.weights)}
+    run.weights = ws.weights_dict()
     run.cpu_s += time.process_time() - t0
     return run
 
@@ -312,7 +289,8 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_streams_per_call=N
 def _full_test(state, weights, masks, traces, train_work, test_work, x, target, y,
                symbol, next_state, forks, legal, start, test_base, state_decay, reset_strings,
                criterion, tolerance, after_stream, test_cap, lengths):
-    """Every one of ``lengths.size`` test streams keyed (net, 2, after_stream, k), each to its first error or the cap."""
+    """Every one of ``lengths.size`` test streams keyed (net, 2, after_stream, k), each to its first error or the cap
+    (``weights`` source-major: :func:`lstm_lit.network_arrays.source_major`)."""
     for k in range(lengths.size):
         lengths[k], _ = _run_stream(False, streams.stream_start(test_base, after_stream, k), test_cap, 0.0, 1.0,
                                     reset_strings, criterion, tolerance, state_decay, state, weights, masks, traces,
@@ -343,7 +321,7 @@ def test_network(config, weights, net, after_stream=RETEST_STREAM):
     bases = streams.stream_bases(config.seed, int(net))
     lengths = np.zeros(config.n_test, np.int64)
     decay, _, _, reset, criterion, tolerance = ws.params
-    _full_test(ws.state, ws.weights, ws.masks, ws.traces, ws.train_work, ws.test_work, ws.x, ws.target, ws.y,
+    _full_test(ws.state, ws.test_weights, ws.masks, ws.traces, ws.train_work, ws.test_work, ws.x, ws.target, ws.y,
                *ws.tables, bases[1], decay, reset, criterion, tolerance, int(after_stream), config.test_cap, lengths)
     return [int(v) for v in lengths]
 

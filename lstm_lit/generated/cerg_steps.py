@@ -4,7 +4,9 @@
 """Steps of the CERG network (sizes fixed at 7 inputs, 4 blocks of 2 cells, 7 outputs),
 printed from the same statements as lstm_lit.generated.rtrl_fused.
 
-The bits are those of the general kernels; the constant sizes let the compiler unroll every small loop.
+The bits are those of the general kernels; the constant sizes let the compiler unroll every small loop,
+and the test steps are straight-line code on source-major weights (W_t[b, j, ...] = W[b, ..., j]), so
+that the compiler can evaluate several elements at once in the lanes of a vector register.
 """
 
 import math
@@ -12,21 +14,25 @@ import math
 import numba
 import numpy
 
-
-_POW2 = numpy.array([2.0 ** -n for n in range(1076)])  # 2^-n, exact (down to the smallest subnormal)
+from lstm_lit.kernel_support import pow2_negative, slp_njit
 
 
 @numba.njit(cache=True, inline="always")
 def _exp_nonpositive(x):
     """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""
-    y = x if x >= -745.2 else -745.2  # below: 2^-1075 = 0 in the table, so the result is 0 (NaN: see the end)
+    y = x if x >= -745.2 else -745.2  # below, e^x < 2^-1075 rounds to 0 (NaN: see the end)
     k = math.floor(y * 1.4426950408889634 + 0.5)
     r = (y - k * 0.6931471803691238) - k * 1.9082149292705877e-10
     r2 = r * r
     r4 = r2 * r2
     r8 = r4 * r4
     p = ((((1.0 + 1.0 * r) + (0.5 + 0.16666666666666666 * r) * r2) + ((0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2) * r4) + (((2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2) + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8)
-    e = p * _POW2[int(-k)]
+    n = numpy.int32(-k)  # 0 .. 1075; e^x = p 2^-n
+    h = n >> 1
+    # 2^-n as two normal factors built from their exponent bits (a table lookup would not vectorise); the
+    # first product is exact, so the result is rounded once, like p times an exact 2^-n.  2^-1075 rounds to 0.
+    e = (p * pow2_negative(h)) * pow2_negative(n - h)
+    e = e if k > -1075.0 else 0.0
     return e if x == x else x  # NaN in, NaN out; selects, not branches, so that the compiler can vectorise
 
 
@@ -478,297 +484,359 @@ def train_step_1997_net(b, x, target, learning_rate, state_decay, state, weights
         y_out[b, a0] = y[a0]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@slp_njit(cache=True, error_model="numpy")
 def test_step_net(b, x, state_decay, state, weights, work, y_out):
     """One forward step of network ``b`` alone, in place (see :func:`lstm_lit.generated.rtrl_fused.test_step`).
 
     ``state``, ``weights`` and ``work`` are tuples of arrays; ``state_decay`` is the factor on s(t) of
-    the 1997 LSTM (unused here: the forget gate takes its place)."""
+    the 1997 LSTM (unused here: the forget gate takes its place).
+
+    ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = W[b, ..., j]).
+    The outputs and states are bit for bit those of the general kernel."""
     s_prev, y_fg_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_fg, W_ig, W_og, W_c, W_out, = weights
+    W_fg_b, W_ig_b, W_og_b, W_c_b, W_out_b, = W_fg[b], W_ig[b], W_og[b], W_c[b], W_out[b]
     x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
     d_in = 7
     n_blk, d_blk = 4, 2
     d_out, n_osrc = 7, 16
     n_src = 28
-    o = 0
-    for a0 in range(d_in):
-        x_tilde[o + a0] = x[b, a0]
-    o += d_in
-    x_tilde[o] = 1.0
-    o += 1
-    for a0 in range(n_blk):
-        x_tilde[o + a0] = y_fg_prev[b, a0]
-    o += n_blk
-    for a0 in range(n_blk):
-        x_tilde[o + a0] = y_ig_prev[b, a0]
-    o += n_blk
-    for a0 in range(n_blk):
-        x_tilde[o + a0] = y_og_prev[b, a0]
-    o += n_blk
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
-    o += n_blk * d_blk
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
+    x_tilde[0] = x[b, 0]
+    x_tilde[1] = x[b, 1]
+    x_tilde[2] = x[b, 2]
+    x_tilde[3] = x[b, 3]
+    x_tilde[4] = x[b, 4]
+    x_tilde[5] = x[b, 5]
+    x_tilde[6] = x[b, 6]
+    x_tilde[7] = 1.0
+    x_tilde[8] = y_fg_prev[b, 0]
+    x_tilde[9] = y_fg_prev[b, 1]
+    x_tilde[10] = y_fg_prev[b, 2]
+    x_tilde[11] = y_fg_prev[b, 3]
+    x_tilde[12] = y_ig_prev[b, 0]
+    x_tilde[13] = y_ig_prev[b, 1]
+    x_tilde[14] = y_ig_prev[b, 2]
+    x_tilde[15] = y_ig_prev[b, 3]
+    x_tilde[16] = y_og_prev[b, 0]
+    x_tilde[17] = y_og_prev[b, 1]
+    x_tilde[18] = y_og_prev[b, 2]
+    x_tilde[19] = y_og_prev[b, 3]
+    x_tilde[20] = y_c_prev[b, 0, 0]
+    x_tilde[21] = y_c_prev[b, 0, 1]
+    x_tilde[22] = y_c_prev[b, 1, 0]
+    x_tilde[23] = y_c_prev[b, 1, 1]
+    x_tilde[24] = y_c_prev[b, 2, 0]
+    x_tilde[25] = y_c_prev[b, 2, 1]
+    x_tilde[26] = y_c_prev[b, 3, 0]
+    x_tilde[27] = y_c_prev[b, 3, 1]
+    z_fg_0 = 0.0
+    z_fg_1 = 0.0
+    z_fg_2 = 0.0
+    z_fg_3 = 0.0
+    z_ig_0 = 0.0
+    z_ig_1 = 0.0
+    z_ig_2 = 0.0
+    z_ig_3 = 0.0
+    z_og_0 = 0.0
+    z_og_1 = 0.0
+    z_og_2 = 0.0
+    z_og_3 = 0.0
+    z_c_0_0 = 0.0
+    z_c_0_1 = 0.0
+    z_c_1_0 = 0.0
+    z_c_1_1 = 0.0
+    z_c_2_0 = 0.0
+    z_c_2_1 = 0.0
+    z_c_3_0 = 0.0
+    z_c_3_1 = 0.0
     for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-        acc_0 += W_fg[b, 0, j]*x_tilde[j]
-        acc_1 += W_fg[b, 1, j]*x_tilde[j]
-        acc_2 += W_fg[b, 2, j]*x_tilde[j]
-        acc_3 += W_fg[b, 3, j]*x_tilde[j]
-    z_fg[0] = acc_0
-    z_fg[1] = acc_1
-    z_fg[2] = acc_2
-    z_fg[3] = acc_3
-    for k in range(n_blk):
-        y_fg[k] = _sigmoid(z_fg[k])
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
-    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-        acc_0 += W_ig[b, 0, j]*x_tilde[j]
-        acc_1 += W_ig[b, 1, j]*x_tilde[j]
-        acc_2 += W_ig[b, 2, j]*x_tilde[j]
-        acc_3 += W_ig[b, 3, j]*x_tilde[j]
-    z_ig[0] = acc_0
-    z_ig[1] = acc_1
-    z_ig[2] = acc_2
-    z_ig[3] = acc_3
-    for k in range(n_blk):
-        y_ig[k] = _sigmoid(z_ig[k])
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
-    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-        acc_0 += W_og[b, 0, j]*x_tilde[j]
-        acc_1 += W_og[b, 1, j]*x_tilde[j]
-        acc_2 += W_og[b, 2, j]*x_tilde[j]
-        acc_3 += W_og[b, 3, j]*x_tilde[j]
-    z_og[0] = acc_0
-    z_og[1] = acc_1
-    z_og[2] = acc_2
-    z_og[3] = acc_3
-    for k in range(n_blk):
-        y_og[k] = _sigmoid(z_og[k])
-    acc_0_0 = 0.0
-    acc_0_1 = 0.0
-    acc_1_0 = 0.0
-    acc_1_1 = 0.0
-    acc_2_0 = 0.0
-    acc_2_1 = 0.0
-    acc_3_0 = 0.0
-    acc_3_1 = 0.0
-    for j in range(0, d_blk*n_blk + d_in + 3*n_blk + 1):
-        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
-        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
-        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
-        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
-        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
-        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
-        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
-        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
-    z_c[0, 0] = acc_0_0
-    z_c[0, 1] = acc_0_1
-    z_c[1, 0] = acc_1_0
-    z_c[1, 1] = acc_1_1
-    z_c[2, 0] = acc_2_0
-    z_c[2, 1] = acc_2_1
-    z_c[3, 0] = acc_3_0
-    z_c[3, 1] = acc_3_1
-    for k in range(n_blk):
-        for i in range(d_blk):
-            s[k, i] = (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k] + s_prev[b, k, i]*y_fg[k]
-    for k in range(n_blk):
-        for i in range(d_blk):
-            y_c[k, i] = (2*_sigmoid(s[k, i]) - 1)*y_og[k]
-    o = 0
-    for a0 in range(d_in):
-        x_out[o + a0] = x[b, a0]
-    o += d_in
-    x_out[o] = 1.0
-    o += 1
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
-    o += n_blk * d_blk
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
-    acc_4 = 0.0
-    acc_5 = 0.0
-    acc_6 = 0.0
+        z_fg_0 += W_fg_b[j, 0]*x_tilde[j]
+        z_fg_1 += W_fg_b[j, 1]*x_tilde[j]
+        z_fg_2 += W_fg_b[j, 2]*x_tilde[j]
+        z_fg_3 += W_fg_b[j, 3]*x_tilde[j]
+        z_ig_0 += W_ig_b[j, 0]*x_tilde[j]
+        z_ig_1 += W_ig_b[j, 1]*x_tilde[j]
+        z_ig_2 += W_ig_b[j, 2]*x_tilde[j]
+        z_ig_3 += W_ig_b[j, 3]*x_tilde[j]
+        z_og_0 += W_og_b[j, 0]*x_tilde[j]
+        z_og_1 += W_og_b[j, 1]*x_tilde[j]
+        z_og_2 += W_og_b[j, 2]*x_tilde[j]
+        z_og_3 += W_og_b[j, 3]*x_tilde[j]
+        z_c_0_0 += W_c_b[j, 0, 0]*x_tilde[j]
+        z_c_0_1 += W_c_b[j, 0, 1]*x_tilde[j]
+        z_c_1_0 += W_c_b[j, 1, 0]*x_tilde[j]
+        z_c_1_1 += W_c_b[j, 1, 1]*x_tilde[j]
+        z_c_2_0 += W_c_b[j, 2, 0]*x_tilde[j]
+        z_c_2_1 += W_c_b[j, 2, 1]*x_tilde[j]
+        z_c_3_0 += W_c_b[j, 3, 0]*x_tilde[j]
+        z_c_3_1 += W_c_b[j, 3, 1]*x_tilde[j]
+    y_fg_0 = _sigmoid(z_fg_0)
+    y_fg_1 = _sigmoid(z_fg_1)
+    y_fg_2 = _sigmoid(z_fg_2)
+    y_fg_3 = _sigmoid(z_fg_3)
+    y_ig_0 = _sigmoid(z_ig_0)
+    y_ig_1 = _sigmoid(z_ig_1)
+    y_ig_2 = _sigmoid(z_ig_2)
+    y_ig_3 = _sigmoid(z_ig_3)
+    y_og_0 = _sigmoid(z_og_0)
+    y_og_1 = _sigmoid(z_og_1)
+    y_og_2 = _sigmoid(z_og_2)
+    y_og_3 = _sigmoid(z_og_3)
+    s_0_0 = (4*_sigmoid(z_c_0_0) - 2)*y_ig_0 + s_prev[b, 0, 0]*y_fg_0
+    s_0_1 = (4*_sigmoid(z_c_0_1) - 2)*y_ig_0 + s_prev[b, 0, 1]*y_fg_0
+    s_1_0 = (4*_sigmoid(z_c_1_0) - 2)*y_ig_1 + s_prev[b, 1, 0]*y_fg_1
+    s_1_1 = (4*_sigmoid(z_c_1_1) - 2)*y_ig_1 + s_prev[b, 1, 1]*y_fg_1
+    s_2_0 = (4*_sigmoid(z_c_2_0) - 2)*y_ig_2 + s_prev[b, 2, 0]*y_fg_2
+    s_2_1 = (4*_sigmoid(z_c_2_1) - 2)*y_ig_2 + s_prev[b, 2, 1]*y_fg_2
+    s_3_0 = (4*_sigmoid(z_c_3_0) - 2)*y_ig_3 + s_prev[b, 3, 0]*y_fg_3
+    s_3_1 = (4*_sigmoid(z_c_3_1) - 2)*y_ig_3 + s_prev[b, 3, 1]*y_fg_3
+    y_c_0_0 = (2*_sigmoid(s_0_0) - 1)*y_og_0
+    y_c_0_1 = (2*_sigmoid(s_0_1) - 1)*y_og_0
+    y_c_1_0 = (2*_sigmoid(s_1_0) - 1)*y_og_1
+    y_c_1_1 = (2*_sigmoid(s_1_1) - 1)*y_og_1
+    y_c_2_0 = (2*_sigmoid(s_2_0) - 1)*y_og_2
+    y_c_2_1 = (2*_sigmoid(s_2_1) - 1)*y_og_2
+    y_c_3_0 = (2*_sigmoid(s_3_0) - 1)*y_og_3
+    y_c_3_1 = (2*_sigmoid(s_3_1) - 1)*y_og_3
+    x_out[0] = x[b, 0]
+    x_out[1] = x[b, 1]
+    x_out[2] = x[b, 2]
+    x_out[3] = x[b, 3]
+    x_out[4] = x[b, 4]
+    x_out[5] = x[b, 5]
+    x_out[6] = x[b, 6]
+    x_out[7] = 1.0
+    x_out[8] = y_c_0_0
+    x_out[9] = y_c_0_1
+    x_out[10] = y_c_1_0
+    x_out[11] = y_c_1_1
+    x_out[12] = y_c_2_0
+    x_out[13] = y_c_2_1
+    x_out[14] = y_c_3_0
+    x_out[15] = y_c_3_1
+    z_out_0 = 0.0
+    z_out_1 = 0.0
+    z_out_2 = 0.0
+    z_out_3 = 0.0
+    z_out_4 = 0.0
+    z_out_5 = 0.0
+    z_out_6 = 0.0
     for j in range(0, d_blk*n_blk + d_in + 1):
-        acc_0 += W_out[b, 0, j]*x_out[j]
-        acc_1 += W_out[b, 1, j]*x_out[j]
-        acc_2 += W_out[b, 2, j]*x_out[j]
-        acc_3 += W_out[b, 3, j]*x_out[j]
-        acc_4 += W_out[b, 4, j]*x_out[j]
-        acc_5 += W_out[b, 5, j]*x_out[j]
-        acc_6 += W_out[b, 6, j]*x_out[j]
-    z_out[0] = acc_0
-    z_out[1] = acc_1
-    z_out[2] = acc_2
-    z_out[3] = acc_3
-    z_out[4] = acc_4
-    z_out[5] = acc_5
-    z_out[6] = acc_6
-    for m in range(d_out):
-        y[m] = _sigmoid(z_out[m])
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            s_prev[b, a0, a1] = s[a0, a1]
-    for a0 in range(n_blk):
-        y_fg_prev[b, a0] = y_fg[a0]
-    for a0 in range(n_blk):
-        y_ig_prev[b, a0] = y_ig[a0]
-    for a0 in range(n_blk):
-        y_og_prev[b, a0] = y_og[a0]
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            y_c_prev[b, a0, a1] = y_c[a0, a1]
-    for a0 in range(d_out):
-        y_out[b, a0] = y[a0]
+        z_out_0 += W_out_b[j, 0]*x_out[j]
+        z_out_1 += W_out_b[j, 1]*x_out[j]
+        z_out_2 += W_out_b[j, 2]*x_out[j]
+        z_out_3 += W_out_b[j, 3]*x_out[j]
+        z_out_4 += W_out_b[j, 4]*x_out[j]
+        z_out_5 += W_out_b[j, 5]*x_out[j]
+        z_out_6 += W_out_b[j, 6]*x_out[j]
+    y_0 = _sigmoid(z_out_0)
+    y_1 = _sigmoid(z_out_1)
+    y_2 = _sigmoid(z_out_2)
+    y_3 = _sigmoid(z_out_3)
+    y_4 = _sigmoid(z_out_4)
+    y_5 = _sigmoid(z_out_5)
+    y_6 = _sigmoid(z_out_6)
+    s_prev[b, 0, 0] = s_0_0
+    s_prev[b, 0, 1] = s_0_1
+    s_prev[b, 1, 0] = s_1_0
+    s_prev[b, 1, 1] = s_1_1
+    s_prev[b, 2, 0] = s_2_0
+    s_prev[b, 2, 1] = s_2_1
+    s_prev[b, 3, 0] = s_3_0
+    s_prev[b, 3, 1] = s_3_1
+    y_fg_prev[b, 0] = y_fg_0
+    y_fg_prev[b, 1] = y_fg_1
+    y_fg_prev[b, 2] = y_fg_2
+    y_fg_prev[b, 3] = y_fg_3
+    y_ig_prev[b, 0] = y_ig_0
+    y_ig_prev[b, 1] = y_ig_1
+    y_ig_prev[b, 2] = y_ig_2
+    y_ig_prev[b, 3] = y_ig_3
+    y_og_prev[b, 0] = y_og_0
+    y_og_prev[b, 1] = y_og_1
+    y_og_prev[b, 2] = y_og_2
+    y_og_prev[b, 3] = y_og_3
+    y_c_prev[b, 0, 0] = y_c_0_0
+    y_c_prev[b, 0, 1] = y_c_0_1
+    y_c_prev[b, 1, 0] = y_c_1_0
+    y_c_prev[b, 1, 1] = y_c_1_1
+    y_c_prev[b, 2, 0] = y_c_2_0
+    y_c_prev[b, 2, 1] = y_c_2_1
+    y_c_prev[b, 3, 0] = y_c_3_0
+    y_c_prev[b, 3, 1] = y_c_3_1
+    y_out[b, 0] = y_0
+    y_out[b, 1] = y_1
+    y_out[b, 2] = y_2
+    y_out[b, 3] = y_3
+    y_out[b, 4] = y_4
+    y_out[b, 5] = y_5
+    y_out[b, 6] = y_6
 
 
-@numba.njit(cache=True, error_model="numpy")
+@slp_njit(cache=True, error_model="numpy")
 def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
     """One forward step of network ``b`` alone (1997 LSTM), in place (see :func:`lstm_lit.generated.rtrl_fused.test_step_1997`).
 
     ``state``, ``weights`` and ``work`` are tuples of arrays; ``state_decay`` is the factor on s(t) of
-    the 1997 LSTM."""
+    the 1997 LSTM.
+
+    ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = W[b, ..., j]).
+    The outputs and states are bit for bit those of the general kernel."""
     s_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_ig, W_og, W_c, W_out, = weights
+    W_ig_b, W_og_b, W_c_b, W_out_b, = W_ig[b], W_og[b], W_c[b], W_out[b]
     x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
     d_in = 7
     n_blk, d_blk = 4, 2
     d_out, n_osrc = 7, 16
     n_src = 24
-    o = 0
-    for a0 in range(d_in):
-        x_tilde[o + a0] = x[b, a0]
-    o += d_in
-    x_tilde[o] = 1.0
-    o += 1
-    for a0 in range(n_blk):
-        x_tilde[o + a0] = y_ig_prev[b, a0]
-    o += n_blk
-    for a0 in range(n_blk):
-        x_tilde[o + a0] = y_og_prev[b, a0]
-    o += n_blk
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            x_tilde[o + a0 * d_blk + a1] = y_c_prev[b, a0, a1]
-    o += n_blk * d_blk
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
+    x_tilde[0] = x[b, 0]
+    x_tilde[1] = x[b, 1]
+    x_tilde[2] = x[b, 2]
+    x_tilde[3] = x[b, 3]
+    x_tilde[4] = x[b, 4]
+    x_tilde[5] = x[b, 5]
+    x_tilde[6] = x[b, 6]
+    x_tilde[7] = 1.0
+    x_tilde[8] = y_ig_prev[b, 0]
+    x_tilde[9] = y_ig_prev[b, 1]
+    x_tilde[10] = y_ig_prev[b, 2]
+    x_tilde[11] = y_ig_prev[b, 3]
+    x_tilde[12] = y_og_prev[b, 0]
+    x_tilde[13] = y_og_prev[b, 1]
+    x_tilde[14] = y_og_prev[b, 2]
+    x_tilde[15] = y_og_prev[b, 3]
+    x_tilde[16] = y_c_prev[b, 0, 0]
+    x_tilde[17] = y_c_prev[b, 0, 1]
+    x_tilde[18] = y_c_prev[b, 1, 0]
+    x_tilde[19] = y_c_prev[b, 1, 1]
+    x_tilde[20] = y_c_prev[b, 2, 0]
+    x_tilde[21] = y_c_prev[b, 2, 1]
+    x_tilde[22] = y_c_prev[b, 3, 0]
+    x_tilde[23] = y_c_prev[b, 3, 1]
+    z_ig_0 = 0.0
+    z_ig_1 = 0.0
+    z_ig_2 = 0.0
+    z_ig_3 = 0.0
+    z_og_0 = 0.0
+    z_og_1 = 0.0
+    z_og_2 = 0.0
+    z_og_3 = 0.0
+    z_c_0_0 = 0.0
+    z_c_0_1 = 0.0
+    z_c_1_0 = 0.0
+    z_c_1_1 = 0.0
+    z_c_2_0 = 0.0
+    z_c_2_1 = 0.0
+    z_c_3_0 = 0.0
+    z_c_3_1 = 0.0
     for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-        acc_0 += W_ig[b, 0, j]*x_tilde[j]
-        acc_1 += W_ig[b, 1, j]*x_tilde[j]
-        acc_2 += W_ig[b, 2, j]*x_tilde[j]
-        acc_3 += W_ig[b, 3, j]*x_tilde[j]
-    z_ig[0] = acc_0
-    z_ig[1] = acc_1
-    z_ig[2] = acc_2
-    z_ig[3] = acc_3
-    for k in range(n_blk):
-        y_ig[k] = _sigmoid(z_ig[k])
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
-    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-        acc_0 += W_og[b, 0, j]*x_tilde[j]
-        acc_1 += W_og[b, 1, j]*x_tilde[j]
-        acc_2 += W_og[b, 2, j]*x_tilde[j]
-        acc_3 += W_og[b, 3, j]*x_tilde[j]
-    z_og[0] = acc_0
-    z_og[1] = acc_1
-    z_og[2] = acc_2
-    z_og[3] = acc_3
-    for k in range(n_blk):
-        y_og[k] = _sigmoid(z_og[k])
-    acc_0_0 = 0.0
-    acc_0_1 = 0.0
-    acc_1_0 = 0.0
-    acc_1_1 = 0.0
-    acc_2_0 = 0.0
-    acc_2_1 = 0.0
-    acc_3_0 = 0.0
-    acc_3_1 = 0.0
-    for j in range(0, d_blk*n_blk + d_in + 2*n_blk + 1):
-        acc_0_0 += W_c[b, 0, 0, j]*x_tilde[j]
-        acc_0_1 += W_c[b, 0, 1, j]*x_tilde[j]
-        acc_1_0 += W_c[b, 1, 0, j]*x_tilde[j]
-        acc_1_1 += W_c[b, 1, 1, j]*x_tilde[j]
-        acc_2_0 += W_c[b, 2, 0, j]*x_tilde[j]
-        acc_2_1 += W_c[b, 2, 1, j]*x_tilde[j]
-        acc_3_0 += W_c[b, 3, 0, j]*x_tilde[j]
-        acc_3_1 += W_c[b, 3, 1, j]*x_tilde[j]
-    z_c[0, 0] = acc_0_0
-    z_c[0, 1] = acc_0_1
-    z_c[1, 0] = acc_1_0
-    z_c[1, 1] = acc_1_1
-    z_c[2, 0] = acc_2_0
-    z_c[2, 1] = acc_2_1
-    z_c[3, 0] = acc_3_0
-    z_c[3, 1] = acc_3_1
-    for k in range(n_blk):
-        for i in range(d_blk):
-            s[k, i] = state_decay*s_prev[b, k, i] + (4*_sigmoid(z_c[k, i]) - 2)*y_ig[k]
-    for k in range(n_blk):
-        for i in range(d_blk):
-            y_c[k, i] = (2*_sigmoid(s[k, i]) - 1)*y_og[k]
-    o = 0
-    for a0 in range(d_in):
-        x_out[o + a0] = x[b, a0]
-    o += d_in
-    x_out[o] = 1.0
-    o += 1
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            x_out[o + a0 * d_blk + a1] = y_c[a0, a1]
-    o += n_blk * d_blk
-    acc_0 = 0.0
-    acc_1 = 0.0
-    acc_2 = 0.0
-    acc_3 = 0.0
-    acc_4 = 0.0
-    acc_5 = 0.0
-    acc_6 = 0.0
+        z_ig_0 += W_ig_b[j, 0]*x_tilde[j]
+        z_ig_1 += W_ig_b[j, 1]*x_tilde[j]
+        z_ig_2 += W_ig_b[j, 2]*x_tilde[j]
+        z_ig_3 += W_ig_b[j, 3]*x_tilde[j]
+        z_og_0 += W_og_b[j, 0]*x_tilde[j]
+        z_og_1 += W_og_b[j, 1]*x_tilde[j]
+        z_og_2 += W_og_b[j, 2]*x_tilde[j]
+        z_og_3 += W_og_b[j, 3]*x_tilde[j]
+        z_c_0_0 += W_c_b[j, 0, 0]*x_tilde[j]
+        z_c_0_1 += W_c_b[j, 0, 1]*x_tilde[j]
+        z_c_1_0 += W_c_b[j, 1, 0]*x_tilde[j]
+        z_c_1_1 += W_c_b[j, 1, 1]*x_tilde[j]
+        z_c_2_0 += W_c_b[j, 2, 0]*x_tilde[j]
+        z_c_2_1 += W_c_b[j, 2, 1]*x_tilde[j]
+        z_c_3_0 += W_c_b[j, 3, 0]*x_tilde[j]
+        z_c_3_1 += W_c_b[j, 3, 1]*x_tilde[j]
+    y_ig_0 = _sigmoid(z_ig_0)
+    y_ig_1 = _sigmoid(z_ig_1)
+    y_ig_2 = _sigmoid(z_ig_2)
+    y_ig_3 = _sigmoid(z_ig_3)
+    y_og_0 = _sigmoid(z_og_0)
+    y_og_1 = _sigmoid(z_og_1)
+    y_og_2 = _sigmoid(z_og_2)
+    y_og_3 = _sigmoid(z_og_3)
+    s_0_0 = state_decay*s_prev[b, 0, 0] + (4*_sigmoid(z_c_0_0) - 2)*y_ig_0
+    s_0_1 = state_decay*s_prev[b, 0, 1] + (4*_sigmoid(z_c_0_1) - 2)*y_ig_0
+    s_1_0 = state_decay*s_prev[b, 1, 0] + (4*_sigmoid(z_c_1_0) - 2)*y_ig_1
+    s_1_1 = state_decay*s_prev[b, 1, 1] + (4*_sigmoid(z_c_1_1) - 2)*y_ig_1
+    s_2_0 = state_decay*s_prev[b, 2, 0] + (4*_sigmoid(z_c_2_0) - 2)*y_ig_2
+    s_2_1 = state_decay*s_prev[b, 2, 1] + (4*_sigmoid(z_c_2_1) - 2)*y_ig_2
+    s_3_0 = state_decay*s_prev[b, 3, 0] + (4*_sigmoid(z_c_3_0) - 2)*y_ig_3
+    s_3_1 = state_decay*s_prev[b, 3, 1] + (4*_sigmoid(z_c_3_1) - 2)*y_ig_3
+    y_c_0_0 = (2*_sigmoid(s_0_0) - 1)*y_og_0
+    y_c_0_1 = (2*_sigmoid(s_0_1) - 1)*y_og_0
+    y_c_1_0 = (2*_sigmoid(s_1_0) - 1)*y_og_1
+    y_c_1_1 = (2*_sigmoid(s_1_1) - 1)*y_og_1
+    y_c_2_0 = (2*_sigmoid(s_2_0) - 1)*y_og_2
+    y_c_2_1 = (2*_sigmoid(s_2_1) - 1)*y_og_2
+    y_c_3_0 = (2*_sigmoid(s_3_0) - 1)*y_og_3
+    y_c_3_1 = (2*_sigmoid(s_3_1) - 1)*y_og_3
+    x_out[0] = x[b, 0]
+    x_out[1] = x[b, 1]
+    x_out[2] = x[b, 2]
+    x_out[3] = x[b, 3]
+    x_out[4] = x[b, 4]
+    x_out[5] = x[b, 5]
+    x_out[6] = x[b, 6]
+    x_out[7] = 1.0
+    x_out[8] = y_c_0_0
+    x_out[9] = y_c_0_1
+    x_out[10] = y_c_1_0
+    x_out[11] = y_c_1_1
+    x_out[12] = y_c_2_0
+    x_out[13] = y_c_2_1
+    x_out[14] = y_c_3_0
+    x_out[15] = y_c_3_1
+    z_out_0 = 0.0
+    z_out_1 = 0.0
+    z_out_2 = 0.0
+    z_out_3 = 0.0
+    z_out_4 = 0.0
+    z_out_5 = 0.0
+    z_out_6 = 0.0
     for j in range(0, d_blk*n_blk + d_in + 1):
-        acc_0 += W_out[b, 0, j]*x_out[j]
-        acc_1 += W_out[b, 1, j]*x_out[j]
-        acc_2 += W_out[b, 2, j]*x_out[j]
-        acc_3 += W_out[b, 3, j]*x_out[j]
-        acc_4 += W_out[b, 4, j]*x_out[j]
-        acc_5 += W_out[b, 5, j]*x_out[j]
-        acc_6 += W_out[b, 6, j]*x_out[j]
-    z_out[0] = acc_0
-    z_out[1] = acc_1
-    z_out[2] = acc_2
-    z_out[3] = acc_3
-    z_out[4] = acc_4
-    z_out[5] = acc_5
-    z_out[6] = acc_6
-    for m in range(d_out):
-        y[m] = _sigmoid(z_out[m])
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            s_prev[b, a0, a1] = s[a0, a1]
-    for a0 in range(n_blk):
-        y_ig_prev[b, a0] = y_ig[a0]
-    for a0 in range(n_blk):
-        y_og_prev[b, a0] = y_og[a0]
-    for a0 in range(n_blk):
-        for a1 in range(d_blk):
-            y_c_prev[b, a0, a1] = y_c[a0, a1]
-    for a0 in range(d_out):
-        y_out[b, a0] = y[a0]
+        z_out_0 += W_out_b[j, 0]*x_out[j]
+        z_out_1 += W_out_b[j, 1]*x_out[j]
+        z_out_2 += W_out_b[j, 2]*x_out[j]
+        z_out_3 += W_out_b[j, 3]*x_out[j]
+        z_out_4 += W_out_b[j, 4]*x_out[j]
+        z_out_5 += W_out_b[j, 5]*x_out[j]
+        z_out_6 += W_out_b[j, 6]*x_out[j]
+    y_0 = _sigmoid(z_out_0)
+    y_1 = _sigmoid(z_out_1)
+    y_2 = _sigmoid(z_out_2)
+    y_3 = _sigmoid(z_out_3)
+    y_4 = _sigmoid(z_out_4)
+    y_5 = _sigmoid(z_out_5)
+    y_6 = _sigmoid(z_out_6)
+    s_prev[b, 0, 0] = s_0_0
+    s_prev[b, 0, 1] = s_0_1
+    s_prev[b, 1, 0] = s_1_0
+    s_prev[b, 1, 1] = s_1_1
+    s_prev[b, 2, 0] = s_2_0
+    s_prev[b, 2, 1] = s_2_1
+    s_prev[b, 3, 0] = s_3_0
+    s_prev[b, 3, 1] = s_3_1
+    y_ig_prev[b, 0] = y_ig_0
+    y_ig_prev[b, 1] = y_ig_1
+    y_ig_prev[b, 2] = y_ig_2
+    y_ig_prev[b, 3] = y_ig_3
+    y_og_prev[b, 0] = y_og_0
+    y_og_prev[b, 1] = y_og_1
+    y_og_prev[b, 2] = y_og_2
+    y_og_prev[b, 3] = y_og_3
+    y_c_prev[b, 0, 0] = y_c_0_0
+    y_c_prev[b, 0, 1] = y_c_0_1
+    y_c_prev[b, 1, 0] = y_c_1_0
+    y_c_prev[b, 1, 1] = y_c_1_1
+    y_c_prev[b, 2, 0] = y_c_2_0
+    y_c_prev[b, 2, 1] = y_c_2_1
+    y_c_prev[b, 3, 0] = y_c_3_0
+    y_c_prev[b, 3, 1] = y_c_3_1
+    y_out[b, 0] = y_0
+    y_out[b, 1] = y_1
+    y_out[b, 2] = y_2
+    y_out[b, 3] = y_3
+    y_out[b, 4] = y_4
+    y_out[b, 5] = y_5
+    y_out[b, 6] = y_6

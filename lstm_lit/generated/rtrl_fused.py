@@ -12,21 +12,25 @@ import math
 import numba
 import numpy
 
-
-_POW2 = numpy.array([2.0 ** -n for n in range(1076)])  # 2^-n, exact (down to the smallest subnormal)
+from lstm_lit.kernel_support import pow2_negative
 
 
 @numba.njit(cache=True, inline="always")
 def _exp_nonpositive(x):
     """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""
-    y = x if x >= -745.2 else -745.2  # below: 2^-1075 = 0 in the table, so the result is 0 (NaN: see the end)
+    y = x if x >= -745.2 else -745.2  # below, e^x < 2^-1075 rounds to 0 (NaN: see the end)
     k = math.floor(y * 1.4426950408889634 + 0.5)
     r = (y - k * 0.6931471803691238) - k * 1.9082149292705877e-10
     r2 = r * r
     r4 = r2 * r2
     r8 = r4 * r4
     p = ((((1.0 + 1.0 * r) + (0.5 + 0.16666666666666666 * r) * r2) + ((0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2) * r4) + (((2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2) + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8)
-    e = p * _POW2[int(-k)]
+    n = numpy.int32(-k)  # 0 .. 1075; e^x = p 2^-n
+    h = n >> 1
+    # 2^-n as two normal factors built from their exponent bits (a table lookup would not vectorise); the
+    # first product is exact, so the result is rounded once, like p times an exact 2^-n.  2^-1075 rounds to 0.
+    e = (p * pow2_negative(h)) * pow2_negative(n - h)
+    e = e if k > -1075.0 else 0.0
     return e if x == x else x  # NaN in, NaN out; selects, not branches, so that the compiler can vectorise
 
 

@@ -2,8 +2,9 @@
 network per Numba call.
 
 As in the CERG engine (:mod:`lstm_lit.cerg.engine`), the step arithmetic is not written here: the loops call the
-training step and the forward-only test step printed from the SymPy statements for general sizes
-(:mod:`lstm_lit.generated.rtrl_fused`, ``train_step_net`` / ``test_step_net`` and their 1997 twins).  This module
+training step and the forward-only test step printed from the SymPy statements for the NTO network's sizes
+(:mod:`lstm_lit.generated.nto_steps`, ``train_step_net`` / ``test_step_net`` and their 1997 twins; the test step
+reads the weights source-major, refreshed before every test).  This module
 writes only the bookkeeping: drawing the symbols (:mod:`lstm_lit.nto.streams`), the error signal, the 0.3 rule,
 resets, alpha-decay, the stop rules and the tests (:mod:`lstm_lit.nto.protocol`).  No ``fastmath``.
 
@@ -24,8 +25,9 @@ import numpy as np
 
 from ..cerg.engine import _zero
 from ..cerg.streams import stream_bases, stream_start
-from ..generated import rtrl_fused
+from ..generated import nto_steps
 from ..network import LSTMNetwork
+from ..network_arrays import NetworkArrays, copy_source_major
 from ..step_dispatch import train_and_test_steps
 from . import streams
 from .protocol import SIZES, Config
@@ -36,14 +38,15 @@ DEFAULT_STEP_BUDGET = 2_000_000
 TAIL = 100              # CNTO: training-stream lengths kept per network
 
 
-# The training and test steps printed for general sizes, for either LSTM.
-_train_step, _test_step = train_and_test_steps(rtrl_fused)
+# The training and test steps printed for the NTO network's fixed sizes, for either LSTM.
+_train_step, _test_step = train_and_test_steps(nto_steps)
 
 
 @numba.njit(cache=True, inline="always")
 def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces, train_work, test_work,
               x, target, y):
-    """One NTO sequence from the current state (no reset): returns (rng, classified correctly, steps)."""
+    """One NTO sequence from the current state (no reset): returns (rng, classified correctly, steps).  ``weights``
+    are source-major (:func:`lstm_lit.network_arrays.source_major`) when ``training`` is False."""
     rng, length, t1, t2, t3, label = streams.layout(rng)
     for t in range(1, length + 1):
         rng, unit = streams.symbol_at(rng, t, length, t1, t2, t3, label)
@@ -94,13 +97,15 @@ def _run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_bud
 
 
 @numba.njit(cache=True, inline="always")
-def _test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y):
+def _test_nto(bases, n_test, tolerance, state, test_weights, weight_pairs, masks, traces, train_work, test_work, x,
+              target, y):
     """The NTO test: ``n_test`` fresh sequences without learning.  Returns (errors, 0, NO_OUTCOME, steps)."""
+    copy_source_major(weight_pairs)
     errors = 0
     used = 0
     for k in range(n_test):
         _zero(state)
-        rng, ok, steps = _sequence(stream_start(bases[1], 0, k), False, 0.0, False, tolerance, state, weights,
+        rng, ok, steps = _sequence(stream_start(bases[1], 0, k), False, 0.0, False, tolerance, state, test_weights,
                                    masks, traces, train_work, test_work, x, target, y)
         errors += 0 if ok else 1
         used += steps
@@ -133,8 +138,8 @@ def _stream(training, rng_start, stream_len, alpha0, alpha_decay, reset, between
 
 @numba.njit(cache=True, inline="always")
 def _run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset, between_zero,
-             tolerance, step_budget, train_len, test_len, state, weights, masks, traces, train_work, test_work,
-             x, target, y):
+             tolerance, step_budget, train_len, test_len, state, weights, test_weights, weight_pairs, masks, traces,
+             train_work, test_work, x, target, y):
     """CNTO training streams ``done + 1, ...``, each followed by its test, until solved, ``max_train``, the step
     budget or the end of the output arrays.  Returns (streams run, 0, outcome, steps).  A test off the full-test
     schedule stops at its first stream shorter than ``stream_len`` (the rest get SKIPPED)."""
@@ -148,10 +153,11 @@ def _run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha
         train_len[n] = good
         used += steps
         full = s % full_test_every == 0 or s == max_train
+        copy_source_major(weight_pairs)
         complete = 0
         for k in range(n_test):
             good, steps = _stream(False, stream_start(bases[1], s, k), stream_len, 0.0, 1.0, reset, False,
-                                  tolerance, state, weights, masks, traces, train_work, test_work, x, target, y)
+                                  tolerance, state, test_weights, masks, traces, train_work, test_work, x, target, y)
             test_len[n, k] = good
             used += steps
             if good == stream_len:
@@ -176,7 +182,7 @@ NTO_TRAIN, NTO_TEST, CNTO = 0, 1, 2   # what :func:`simulate` runs
 @numba.njit(cache=True)
 def simulate(mode, bases, done, streak, max_train, window, stream_len, n_test, full_test_every, alpha0, alpha_decay,
              reset, between_zero, tolerance, step_budget, flags, train_len, test_len,
-             state, weights, masks, traces, train_work, test_work, x, target, y):
+             state, weights, test_weights, weight_pairs, masks, traces, train_work, test_work, x, target, y):
     """The one compiled entry point (the loops above are inlined into it): NTO training (``flags``: one per
     sequence), the NTO test, or CNTO training streams and tests (``train_len``, ``test_len``).  Returns
     (count, streak, outcome, steps).  One entry point, because every compiled function that contains the printed
@@ -185,10 +191,11 @@ def simulate(mode, bases, done, streak, max_train, window, stream_len, n_test, f
         return _run_nto(bases, done, streak, max_train, window, alpha0, tolerance, step_budget, flags,
                         state, weights, masks, traces, train_work, test_work, x, target, y)
     if mode == NTO_TEST:
-        return _test_nto(bases, n_test, tolerance, state, weights, masks, traces, train_work, test_work, x, target, y)
+        return _test_nto(bases, n_test, tolerance, state, test_weights, weight_pairs, masks, traces, train_work,
+                         test_work, x, target, y)
     return _run_cnto(bases, done, max_train, stream_len, n_test, full_test_every, alpha0, alpha_decay, reset,
-                     between_zero, tolerance, step_budget, train_len, test_len, state, weights, masks, traces,
-                     train_work, test_work, x, target, y)
+                     between_zero, tolerance, step_budget, train_len, test_len, state, weights, test_weights,
+                     weight_pairs, masks, traces, train_work, test_work, x, target, y)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -238,35 +245,15 @@ class NetworkRun:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "weights"}
 
 
-class _Workspace:
+class _Workspace(NetworkArrays):
+    """The arrays a network needs while it runs (rebuilt per call)."""
+
     def __init__(self, config, weights):
-        fg = config.spec[0]
-        names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
-        template = _template(fg)
-        if not isinstance(weights, dict) or sorted(weights) != sorted(names):
-            got = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
-            raise ValueError(f"a {config.variant!r} network needs the weights {names}, got {got}")
-        for n in names:
-            w = np.asarray(weights[n])
-            if w.shape != template.shapes[n] or w.dtype.kind not in "fi" or not np.all(np.isfinite(w)):
-                raise ValueError(f"weight {n} must be a finite real array of shape {template.shapes[n]}, got "
-                                 f"shape {w.shape}, dtype {w.dtype}")
-        self.names = names
-        self.weights = tuple(np.ascontiguousarray(np.asarray(weights[n])[None], dtype=np.float64) for n in names)
-        self.masks = tuple(np.ascontiguousarray(template.masks[n], dtype=np.float64) for n in names)
-        n_blk, d_blk, n_src = SIZES["n_blk"], SIZES["d_blk"], template.n_src
-        shapes = [(n_blk, d_blk)] + [(n_blk,)] * (3 if fg else 2) + [(n_blk, d_blk)]
-        self.state = tuple(np.zeros((1,) + s) for s in shapes)
-        self.traces = tuple(np.zeros((1, n_blk, d_blk, n_src)) for _ in range(3 if fg else 2))
-        ws = (rtrl_fused.train_step_workspace, rtrl_fused.test_step_workspace) if fg else \
-            (rtrl_fused.train_step_1997_workspace, rtrl_fused.test_step_1997_workspace)
-        self.train_work, self.test_work = ws[0](self.weights), ws[1](self.weights)
-        self.x, self.target, self.y = np.zeros((1, SIZES["d_in"])), np.zeros((1, SIZES["d_out"])), \
-            np.zeros((1, SIZES["d_out"]))
+        super().__init__(_template(config.spec[0]), weights, config.variant)
 
     def arrays(self):
-        return (self.state, self.weights, self.masks, self.traces, self.train_work, self.test_work,
-                self.x, self.target, self.y)
+        return (self.state, self.weights, self.test_weights, self.weight_pairs, self.masks, self.traces,
+                self.train_work, self.test_work, self.x, self.target, self.y)
 
 
 def _simulate(config, mode, bases, done, streak, step_budget, flags=None, train_len=None, test_len=None, ws=None):
@@ -346,7 +333,7 @@ def advance(config, run, step_budget=DEFAULT_STEP_BUDGET, max_per_call=None):
     ws = _Workspace(config, run.weights)
     bases = stream_bases(config.seed, run.net)
     (_advance_nto if config.task == "nto" else _advance_cnto)(config, run, ws, bases, step_budget, max_per_call)
-    run.weights = {name: w[0].copy() for name, w in zip(ws.names, ws.weights)}
+    run.weights = ws.weights_dict()
     run.cpu_s += time.process_time() - t0
     return run
 

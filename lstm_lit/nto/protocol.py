@@ -41,8 +41,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..cerg.protocol import check_shared_fields
+from ..connectivity import NTO_SIZES
 
-SIZES = dict(d_in=8, n_blk=4, d_blk=2, d_out=8)
+SIZES = NTO_SIZES
 TASKS = ("nto", "cnto")
 VARIANTS = {
     # task: {name: (forget_gates, forget-gate bias, external reset per sequence, alpha decay per sequence)}
