@@ -66,16 +66,19 @@ def progress_bar(experiment, desc, unit, work, outcomes):
     return bar, update
 
 
-def call_with_stop_flag(body, argv):
+def call_with_stop_flag(body, argv, restore=True):
     """``body(argv, stop)`` while Ctrl-C and SIGTERM only set the flag ``stop`` (the runner stops at a safe point);
-    the previous signal handlers are restored afterwards."""
+    the previous signal handlers are restored afterwards unless ``restore`` is False.  The command line passes False:
+    once the run has returned, everything is saved, and a signal that arrives while the interpreter shuts down (and
+    joins the worker pool's threads) must only set the flag, not print a KeyboardInterrupt traceback."""
     stop = StopRequested()
     old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         return body(argv, stop)
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        if restore:
+            for s, h in old.items():
+                signal.signal(s, h)
 
 
 def run_command(p, args, config, experiment_class, progress_bar, stop):

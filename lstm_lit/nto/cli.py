@@ -46,8 +46,9 @@ def _progress_bar(experiment):
     return progress_bar(experiment, f"{config.task} {config.variant}", unit, lambda r: r.done, ("solved",))
 
 
-def main(argv=None):
-    return call_with_stop_flag(_main, argv)
+def main(argv=None, restore_signals=True):
+    """The command; ``restore_signals=False`` (``python -m``) keeps Ctrl-C a stop flag until the process exits."""
+    return call_with_stop_flag(_main, argv, restore=restore_signals)
 
 
 def _main(argv, stop):
