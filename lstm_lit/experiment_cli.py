@@ -66,6 +66,18 @@ def progress_bar(experiment, desc, unit, work, outcomes):
     return bar, update
 
 
+def exit_with(main):
+    """``sys.exit(main(restore_signals=False))`` for ``python -m``: from here on Ctrl-C only sets the runner's stop
+    flag, even while the process exits (:func:`call_with_stop_flag`); a Ctrl-C in the instant before that flag's
+    handler is installed finds nothing started and nothing to save."""
+    try:
+        status = main(restore_signals=False)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted before the run started; nothing to save\n")
+        sys.exit(130)
+    sys.exit(status)
+
+
 def call_with_stop_flag(body, argv, restore=True):
     """``body(argv, stop)`` while Ctrl-C and SIGTERM only set the flag ``stop`` (the runner stops at a safe point);
     the previous signal handlers are restored afterwards unless ``restore`` is False.  The command line passes False:
