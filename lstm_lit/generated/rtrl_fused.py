@@ -19,7 +19,7 @@ from lstm_lit.kernel_support import pow2_negative
 def _exp_nonpositive(x):
     """e^x for x <= 0 (0 below -745.2; NaN stays NaN), in basic operations only: see lstm_lit.codegen_numba."""
     y = x if x >= -745.2 else -745.2  # below, e^x < 2^-1075 rounds to 0 (NaN: see the end)
-    k = math.floor(y * 1.4426950408889634 + 0.5)
+    k = numpy.floor(y * 1.4426950408889634 + 0.5)  # a float: converting it to int64 and back would not vectorise
     r = (y - k * 0.6931471803691238) - k * 1.9082149292705877e-10
     r2 = r * r
     r4 = r2 * r2
@@ -485,6 +485,7 @@ def test_step_workspace(weights):
         numpy.empty((n_osrc,)),  # x_out
         numpy.empty((d_out,)),  # z_out
         numpy.empty((d_out,)),  # y
+        numpy.empty((3*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
     )
 
 
@@ -496,7 +497,7 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM (unused here: the forget gate takes its place)."""
     s_prev, y_fg_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_fg, W_ig, W_og, W_c, W_out, = weights
-    x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
+    x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
     d_in = x.shape[1]
     n_blk, d_blk = s_prev.shape[1], s_prev.shape[2]
     d_out, n_osrc = W_out.shape[1], W_out.shape[2]
@@ -617,6 +618,7 @@ def test_step_1997_workspace(weights):
         numpy.empty((n_osrc,)),  # x_out
         numpy.empty((d_out,)),  # z_out
         numpy.empty((d_out,)),  # y
+        numpy.empty((2*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
     )
 
 
@@ -628,7 +630,7 @@ def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM."""
     s_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_ig, W_og, W_c, W_out, = weights
-    x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
+    x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
     d_in = x.shape[1]
     n_blk, d_blk = s_prev.shape[1], s_prev.shape[2]
     d_out, n_osrc = W_out.shape[1], W_out.shape[2]
