@@ -229,7 +229,14 @@ class FusedStep:
                                                                                       "weights"]
         return args + (["masks", "traces"] if self.training else []) + ["work", "y_out"]
 
-    def workspace_source(self):
+    def straight_scratch(self):
+        """The scratch arrays of the straight-line test step: the concatenated inputs of its sums, and ``sigma``
+        (every other computed element is a local variable).  Fewer arrays also make the call cheaper: Numba passes
+        every field of every array."""
+        return [st.target for st in self.statements if isinstance(st, Concat)] + ["sigma"]
+
+    def workspace_source(self, scratch=None):
+        """``<name>_workspace(weights)``: the scratch arrays ``scratch`` (default: all of :meth:`scratch_arrays`)."""
         self.lines = []
         self.emit(0, "@numba.njit(cache=True)")
         self.emit(0, f"def {self.name}_workspace(weights):")
@@ -239,7 +246,7 @@ class FusedStep:
         self.emit(1, "d_blk = W_c.shape[2]")
         self.emit(1, "d_out, n_osrc = W_out.shape[1], W_out.shape[2]")
         self.emit(1, "return (")
-        for name in self.scratch_arrays():
+        for name in scratch or self.scratch_arrays():
             self.emit(2, f"numpy.empty(({', '.join(self.size(name))},)),  # {name}")
         self.emit(1, ")")
         return "\n".join(self.lines) + "\n"
@@ -313,7 +320,7 @@ class FusedStep:
         # network b's weights as views: an element's address then needs no multiplication by b (measured: the step
         # takes 40% less time)
         self.emit(1, f"{', '.join(n + '_b' for n in self.weights)}, = {', '.join(n + '[b]' for n in self.weights)}")
-        self.emit(1, f"{', '.join(self.scratch_arrays())}, = work")
+        self.emit(1, f"{', '.join(self.straight_scratch())}, = work")
         self._sizes(1)
         computed = set()                                  # arrays held as local variables, one per element
         available = {"x", "one"} | {n + "_prev" for n in self.state} | set(self.weights)
@@ -557,9 +564,10 @@ def sized_module_source(header, network, sizes):
                                  ", ``masks``, ``traces``" if training else "",
                                  " (unused here: the forget gate takes its place)" if fg else "")
             if training:
-                parts += ["", step.net_source(doc)]
+                parts += ["", step.workspace_source(), "", step.net_source(doc)]
             else:   # straight-line code on source-major weights: see FusedStep.straight_source
                 doc += ("\n\n    ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = "
-                        "W[b, ..., j]).\n    The outputs and states are bit for bit those of the general kernel.")
-                parts += ["", step.straight_source(doc)]
+                        "W[b, ..., j]).\n    ``work`` is the tuple of :func:`" + step.name + "_workspace` here, not the "
+                        "general kernel's.\n    The outputs and states are bit for bit those of the general kernel.")
+                parts += ["", step.workspace_source(step.straight_scratch()), "", step.straight_source(doc)]
     return "\n".join(parts)

@@ -10,11 +10,6 @@ import numba
 from numba import literal_unroll
 import numpy as np
 
-from .generated import rtrl_fused
-
-WORKSPACES = {True: (rtrl_fused.train_step_workspace, rtrl_fused.test_step_workspace),
-              False: (rtrl_fused.train_step_1997_workspace, rtrl_fused.test_step_1997_workspace)}
-"""forget_gates -> the scratch arrays of the training and of the test step (the same for any kernel module)."""
 
 
 def source_major(weights):
@@ -40,9 +35,10 @@ def copy_source_major(pairs):
 class NetworkArrays:
     """State, weights, masks, traces, workspaces and one row each of input, target and output, for one network
     shaped like ``template`` (a one-network :class:`lstm_lit.network.LSTMNetwork`), with the given ``weights``
-    (name -> array, checked: a clear error names what is wrong).  ``variant`` names the network in errors."""
+    (name -> array, checked: a clear error names what is wrong).  ``variant`` names the network in errors;
+    ``kernels`` is the module of kernels the engine runs (its ``*_workspace`` functions give the scratch arrays)."""
 
-    def __init__(self, template, weights, variant):
+    def __init__(self, template, weights, variant, kernels):
         fg = template.forget_gates
         names = (["W_fg"] if fg else []) + ["W_ig", "W_og", "W_c", "W_out"]
         if not isinstance(weights, dict) or sorted(weights) != sorted(names):
@@ -62,8 +58,9 @@ class NetworkArrays:
         state = [(n_blk, d_blk)] + [(n_blk,)] * (3 if fg else 2) + [(n_blk, d_blk)]   # s, (y_fg,) y_ig, y_og, y_c
         self.state = tuple(np.zeros((1,) + s) for s in state)
         self.traces = tuple(np.zeros((1, n_blk, d_blk, template.n_src)) for _ in range(3 if fg else 2))
-        train_ws, test_ws = WORKSPACES[fg]
-        self.train_work, self.test_work = train_ws(self.weights), test_ws(self.weights)
+        suffix = "" if fg else "_1997"
+        self.train_work = getattr(kernels, f"train_step{suffix}_workspace")(self.weights)
+        self.test_work = getattr(kernels, f"test_step{suffix}_workspace")(self.weights)
         self.x = np.zeros((1, template.d_in))
         self.target = np.zeros((1, template.d_out))
         self.y = np.zeros((1, template.d_out))

@@ -165,8 +165,7 @@ def test_sized_kernels_give_the_bits_of_the_general_ones(forget_gates, module):
     sizes = connectivity.CERG_SIZES if module == "cerg_steps" else connectivity.NTO_SIZES
     sized = importlib.import_module(f"lstm_lit.generated.{module}")
     suffix = "" if forget_gates else "_1997"
-    assert _same_bits_as_general(getattr(sized, f"train_step{suffix}_net"), getattr(sized, f"test_step{suffix}_net"),
-                                 forget_gates, sizes)
+    assert _same_bits_as_general(sized, sized, forget_gates, sizes)
 
 
 def test_sized_kernel_check_detects_a_reordered_sum(tmp_path, monkeypatch):
@@ -179,30 +178,33 @@ def test_sized_kernel_check_detects_a_reordered_sum(tmp_path, monkeypatch):
     (tmp_path / "reordered_cerg_steps.py").write_text(twin.replace("cache=True", "cache=False"))
     monkeypatch.syspath_prepend(str(tmp_path))
     twin = importlib.import_module("reordered_cerg_steps")
-    assert not _same_bits_as_general(cerg_steps.train_step_net, twin.test_step_net, True, connectivity.CERG_SIZES)
+    assert not _same_bits_as_general(cerg_steps, twin, True, connectivity.CERG_SIZES)
 
 
-def _same_bits_as_general(sized_train, sized_test, forget_gates, sizes):
-    """Whether the fixed-size training and test steps give the general kernels' outputs, weights and states."""
+def _same_bits_as_general(train_module, test_module, forget_gates, sizes):
+    """Whether the fixed-size training step of ``train_module`` and test step of ``test_module``, each with its own
+    module's scratch arrays, give the general kernels' outputs, weights and states."""
     net = LSTMNetwork(**sizes, batch=1, forget_gates=forget_gates, connectivity="cerg", rng=np.random.default_rng(2))
     for w in net.weights.values():   # larger weights than the initial ones, so that every unit does something
         w *= 6.0
     names = ["s"] + (["y_fg"] if forget_gates else []) + ["y_ig", "y_og", "y_c"]
     wnames = (["W_fg"] if forget_gates else []) + ["W_ig", "W_og", "W_c", "W_out"]
     suffix = "" if forget_gates else "_1997"
-    general = [getattr(rtrl_fused, f"train_step{suffix}_net"), getattr(rtrl_fused, f"test_step{suffix}_net")]
-    sized = [sized_train, sized_test]
+    general = [rtrl_fused, rtrl_fused]
+    sized = [train_module, test_module]
     rng = np.random.default_rng(9)
     symbols = rng.integers(0, sizes["d_in"], 90)
     targets = rng.random((90, sizes["d_out"]))
     runs = []
-    for (train, test), layout in ((general, lambda w: w), (sized, network_arrays.source_major)):   # sized: source-major
+    for (train_mod, test_mod), layout in ((general, lambda w: w), (sized, network_arrays.source_major)):
+        train = getattr(train_mod, f"train_step{suffix}_net")
+        test = getattr(test_mod, f"test_step{suffix}_net")   # the sized one reads source-major weights
         state = tuple(np.zeros((1,) + net.state[n].shape[1:]) for n in names)
         weights = tuple(net.weights[n].copy() for n in wnames)
         masks = tuple(net.masks[n].astype(float) for n in wnames)
         traces = tuple(np.zeros_like(net.traces[n]) for n in sorted(net.traces, key=["e_fg", "e_ig", "e_c"].index))
-        tw = getattr(rtrl_fused, f"train_step{suffix}_workspace")(weights)
-        fw = getattr(rtrl_fused, f"test_step{suffix}_workspace")(weights)
+        tw = getattr(train_mod, f"train_step{suffix}_workspace")(weights)
+        fw = getattr(test_mod, f"test_step{suffix}_workspace")(weights)
         ys = []
         for t in range(len(symbols)):
             x, y = np.zeros((1, sizes["d_in"])), np.zeros((1, sizes["d_out"]))

@@ -240,7 +240,7 @@ class _Workspace(NetworkArrays):
 
     def __init__(self, config, weights):
         fg, decay, reset, alpha_decay = VARIANTS[config.variant]
-        super().__init__(_template(fg, decay), weights, config.variant)
+        super().__init__(_template(fg, decay), weights, config.variant, cerg_steps)
         auto = streams.Automaton(config.outer_be)
         self.tables = auto.arrays()
         self.params = (float(decay), float(config.alpha0), float(alpha_decay), bool(reset),

@@ -44,6 +44,43 @@ def _sigmoid(z):
     return d if z >= 0.0 else e * d  # a select, not a branch: the sign of z is unpredictable
 
 
+@numba.njit(cache=True)
+def train_step_workspace(weights):
+    """Scratch arrays of one network for :func:`train_step_net` (allocate once, reuse)."""
+    W_fg, W_ig, W_og, W_c, W_out, = weights
+    n_blk, n_src = W_ig.shape[1], W_ig.shape[2]
+    d_blk = W_c.shape[2]
+    d_out, n_osrc = W_out.shape[1], W_out.shape[2]
+    return (
+        numpy.empty((n_src,)),  # x_tilde
+        numpy.empty((n_blk,)),  # z_fg
+        numpy.empty((n_blk,)),  # y_fg
+        numpy.empty((n_blk,)),  # z_ig
+        numpy.empty((n_blk,)),  # y_ig
+        numpy.empty((n_blk,)),  # z_og
+        numpy.empty((n_blk,)),  # y_og
+        numpy.empty((n_blk, d_blk,)),  # z_c
+        numpy.empty((n_blk, d_blk,)),  # s
+        numpy.empty((n_blk, d_blk,)),  # y_c
+        numpy.empty((n_osrc,)),  # x_out
+        numpy.empty((d_out,)),  # z_out
+        numpy.empty((d_out,)),  # y
+        numpy.empty((n_blk, d_blk,)),  # src_fg
+        numpy.empty((n_blk, d_blk,)),  # src_ig
+        numpy.empty((n_blk, d_blk,)),  # src_c
+        numpy.empty((d_out,)),  # delta_out
+        numpy.empty((n_blk, d_blk,)),  # delta_yc
+        numpy.empty((n_blk, d_blk,)),  # h_s
+        numpy.empty((n_blk, d_blk,)),  # err_s
+        numpy.empty((n_blk,)),  # err_og
+        numpy.empty((d_out, n_osrc,)),  # grad_W_out
+        numpy.empty((n_blk, n_src,)),  # grad_W_og
+        numpy.empty((n_blk, n_src,)),  # grad_W_fg
+        numpy.empty((n_blk, n_src,)),  # grad_W_ig
+        numpy.empty((n_blk, d_blk, n_src,)),  # grad_W_c
+    )
+
+
 @numba.njit(cache=True, error_model="numpy")
 def train_step_net(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y_out):
     """One online step of network ``b`` alone, in place (see :func:`lstm_lit.generated.rtrl_fused.train_step`).
@@ -282,6 +319,39 @@ def train_step_net(b, x, target, learning_rate, state_decay, state, weights, mas
         y_out[b, a0] = y[a0]
 
 
+@numba.njit(cache=True)
+def train_step_1997_workspace(weights):
+    """Scratch arrays of one network for :func:`train_step_1997_net` (allocate once, reuse)."""
+    W_ig, W_og, W_c, W_out, = weights
+    n_blk, n_src = W_ig.shape[1], W_ig.shape[2]
+    d_blk = W_c.shape[2]
+    d_out, n_osrc = W_out.shape[1], W_out.shape[2]
+    return (
+        numpy.empty((n_src,)),  # x_tilde
+        numpy.empty((n_blk,)),  # z_ig
+        numpy.empty((n_blk,)),  # y_ig
+        numpy.empty((n_blk,)),  # z_og
+        numpy.empty((n_blk,)),  # y_og
+        numpy.empty((n_blk, d_blk,)),  # z_c
+        numpy.empty((n_blk, d_blk,)),  # s
+        numpy.empty((n_blk, d_blk,)),  # y_c
+        numpy.empty((n_osrc,)),  # x_out
+        numpy.empty((d_out,)),  # z_out
+        numpy.empty((d_out,)),  # y
+        numpy.empty((n_blk, d_blk,)),  # src_ig
+        numpy.empty((n_blk, d_blk,)),  # src_c
+        numpy.empty((d_out,)),  # delta_out
+        numpy.empty((n_blk, d_blk,)),  # delta_yc
+        numpy.empty((n_blk, d_blk,)),  # h_s
+        numpy.empty((n_blk, d_blk,)),  # err_s
+        numpy.empty((n_blk,)),  # err_og
+        numpy.empty((d_out, n_osrc,)),  # grad_W_out
+        numpy.empty((n_blk, n_src,)),  # grad_W_og
+        numpy.empty((n_blk, n_src,)),  # grad_W_ig
+        numpy.empty((n_blk, d_blk, n_src,)),  # grad_W_c
+    )
+
+
 @numba.njit(cache=True, error_model="numpy")
 def train_step_1997_net(b, x, target, learning_rate, state_decay, state, weights, masks, traces, work, y_out):
     """One online step of network ``b`` alone (1997 LSTM), in place (see :func:`lstm_lit.generated.rtrl_fused.train_step_1997`).
@@ -484,6 +554,20 @@ def train_step_1997_net(b, x, target, learning_rate, state_decay, state, weights
         y_out[b, a0] = y[a0]
 
 
+@numba.njit(cache=True)
+def test_step_workspace(weights):
+    """Scratch arrays of one network for :func:`test_step_net` (allocate once, reuse)."""
+    W_fg, W_ig, W_og, W_c, W_out, = weights
+    n_blk, n_src = W_ig.shape[1], W_ig.shape[2]
+    d_blk = W_c.shape[2]
+    d_out, n_osrc = W_out.shape[1], W_out.shape[2]
+    return (
+        numpy.empty((n_src,)),  # x_tilde
+        numpy.empty((n_osrc,)),  # x_out
+        numpy.empty((3*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
+    )
+
+
 @slp_njit(cache=True, error_model="numpy")
 def test_step_net(b, x, state_decay, state, weights, work, y_out):
     """One forward step of network ``b`` alone, in place (see :func:`lstm_lit.generated.rtrl_fused.test_step`).
@@ -492,11 +576,12 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM (unused here: the forget gate takes its place).
 
     ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = W[b, ..., j]).
+    ``work`` is the tuple of :func:`test_step_workspace` here, not the general kernel's.
     The outputs and states are bit for bit those of the general kernel."""
     s_prev, y_fg_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_fg, W_ig, W_og, W_c, W_out, = weights
     W_fg_b, W_ig_b, W_og_b, W_c_b, W_out_b, = W_fg[b], W_ig[b], W_og[b], W_c[b], W_out[b]
-    x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
+    x_tilde, x_out, sigma, = work
     d_in = 7
     n_blk, d_blk = 4, 2
     d_out, n_osrc = 7, 16
@@ -714,6 +799,20 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
     y_out[b, 6] = y_6
 
 
+@numba.njit(cache=True)
+def test_step_1997_workspace(weights):
+    """Scratch arrays of one network for :func:`test_step_1997_net` (allocate once, reuse)."""
+    W_ig, W_og, W_c, W_out, = weights
+    n_blk, n_src = W_ig.shape[1], W_ig.shape[2]
+    d_blk = W_c.shape[2]
+    d_out, n_osrc = W_out.shape[1], W_out.shape[2]
+    return (
+        numpy.empty((n_src,)),  # x_tilde
+        numpy.empty((n_osrc,)),  # x_out
+        numpy.empty((2*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
+    )
+
+
 @slp_njit(cache=True, error_model="numpy")
 def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
     """One forward step of network ``b`` alone (1997 LSTM), in place (see :func:`lstm_lit.generated.rtrl_fused.test_step_1997`).
@@ -722,11 +821,12 @@ def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM.
 
     ``weights`` are source-major: ``numpy.moveaxis(W, -1, 1)`` of every W (W_t[b, j, ...] = W[b, ..., j]).
+    ``work`` is the tuple of :func:`test_step_1997_workspace` here, not the general kernel's.
     The outputs and states are bit for bit those of the general kernel."""
     s_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_ig, W_og, W_c, W_out, = weights
     W_ig_b, W_og_b, W_c_b, W_out_b, = W_ig[b], W_og[b], W_c[b], W_out[b]
-    x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
+    x_tilde, x_out, sigma, = work
     d_in = 7
     n_blk, d_blk = 4, 2
     d_out, n_osrc = 7, 16

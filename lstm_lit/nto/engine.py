@@ -249,7 +249,7 @@ class _Workspace(NetworkArrays):
     """The arrays a network needs while it runs (rebuilt per call)."""
 
     def __init__(self, config, weights):
-        super().__init__(_template(config.spec[0]), weights, config.variant)
+        super().__init__(_template(config.spec[0]), weights, config.variant, nto_steps)
 
     def arrays(self):
         return (self.state, self.weights, self.test_weights, self.weight_pairs, self.masks, self.traces,
