@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 from lstm_lit import cerg  # noqa: E402
 from lstm_lit.cerg import engine, stepwise, streams  # noqa: E402
+from lstm_lit.generated import cerg_steps  # noqa: E402
 from lstm_lit.symbolic import complexity, model  # noqa: E402
 
 WORKLOAD = dict(variant="forget", seed=0, runs=8, max_streams=3000, train_cap=10_000, test_cap=10_000)
@@ -60,9 +61,9 @@ def _steps(train, n, symbols, targets, state, weights, test_weights, masks, trac
             target[0, m] = targets[t, m]
         x[0, symbols[t]] = 1.0
         if train:
-            engine._train_step(0, x, target, 0.5, 1.0, state, weights, masks, traces, tw, y)
+            cerg_steps.train_step_net(0, x, target, 0.5, 1.0, state, weights, masks, traces, tw, y)
         else:
-            engine._test_step(0, x, 1.0, state, test_weights, fw, y)
+            cerg_steps.test_step_net(0, x, 1.0, state, test_weights, fw, y)
 
 
 def step_costs(n=200_000):

@@ -12,6 +12,10 @@ import numpy as np
 
 
 
+FORGET_GATE_WEIGHTS = 5
+"""Weight matrices of the LSTM with forget gates (the 1997 LSTM has one fewer): how the engines tell the two apart."""
+
+
 def source_major(weights):
     """New arrays in the layout the fixed-size test steps read: W_t[b, j, ...] = W[b, ..., j] for every W."""
     return tuple(np.ascontiguousarray(np.moveaxis(w, -1, 1)) for w in weights)

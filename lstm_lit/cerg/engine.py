@@ -36,17 +36,13 @@ import numpy as np
 
 from ..generated import cerg_steps
 from ..network import LSTMNetwork
-from ..network_arrays import NetworkArrays, copy_source_major
-from ..step_dispatch import train_and_test_steps
+from ..network_arrays import FORGET_GATE_WEIGHTS, NetworkArrays, copy_source_major
 from . import streams
 from .protocol import CRITERIA, SIZES, VARIANTS, Config
 
 NO_OUTCOME, PERFECT, LAST_STREAM = 0, 1, 2
 SKIPPED = -1   # error-free length of a test stream that early exit did not run
 DEFAULT_STEP_BUDGET = 20_000_000   # network-steps per call of advance (about 10 s on one core)
-
-# The training and test steps printed for the CERG net's fixed sizes, for either LSTM.
-_train_step, _test_step = train_and_test_steps(cerg_steps)
 
 
 @numba.njit(cache=True)
@@ -100,11 +96,20 @@ def _run_stream(training, rng_start, cap, alpha, alpha_decay, reset_strings, cri
         x[0, sym] = 1.0
         for m in range(target.shape[1]):
             target[0, m] = legal[q, m]
+        # The steps printed for the CERG net's fixed sizes, of the LSTM that ``weights`` belong to: len(weights) of an
+        # argument is a constant when Numba compiles, so only one branch is compiled, and the kernel is called
+        # directly (through a wrapper, a second call would pass every field of every array again).
         if training:
-            _train_step(0, x, target, alpha, state_decay, state, weights, masks, traces, train_work, y)
+            if len(weights) == FORGET_GATE_WEIGHTS:
+                cerg_steps.train_step_net(0, x, target, alpha, state_decay, state, weights, masks, traces, train_work, y)
+            else:
+                cerg_steps.train_step_1997_net(0, x, target, alpha, state_decay, state, weights, masks, traces,
+                                               train_work, y)
             alpha *= alpha_decay
+        elif len(weights) == FORGET_GATE_WEIGHTS:
+            cerg_steps.test_step_net(0, x, state_decay, state, weights, test_work, y)
         else:
-            _test_step(0, x, state_decay, state, weights, test_work, y)
+            cerg_steps.test_step_1997_net(0, x, state_decay, state, weights, test_work, y)
         steps += 1
         if not _correct(y, target, criterion, tolerance):
             return length, steps

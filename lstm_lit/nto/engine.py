@@ -27,8 +27,7 @@ from ..cerg.engine import _zero
 from ..cerg.streams import stream_bases, stream_start
 from ..generated import nto_steps
 from ..network import LSTMNetwork
-from ..network_arrays import NetworkArrays, copy_source_major
-from ..step_dispatch import train_and_test_steps
+from ..network_arrays import FORGET_GATE_WEIGHTS, NetworkArrays, copy_source_major
 from . import streams
 from .protocol import SIZES, Config
 
@@ -38,11 +37,8 @@ DEFAULT_STEP_BUDGET = 2_000_000
 TAIL = 100              # CNTO: training-stream lengths kept per network
 
 
-# The training and test steps printed for the NTO network's fixed sizes, for either LSTM.
-_train_step, _test_step = train_and_test_steps(nto_steps)
 
-
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)   # not inlined: len(weights) of its own argument must be a compile-time constant (below)
 def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces, train_work, test_work,
               x, target, y):
     """One NTO sequence from the current state (no reset): returns (rng, classified correctly, steps).  ``weights``
@@ -58,11 +54,19 @@ def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, mas
             target[0, m] = 0.0
         if last:
             target[0, label] = 1.0
+        # The steps printed for the NTO net's fixed sizes, of the LSTM that ``weights`` belong to: len(weights) of an
+        # argument is a constant when Numba compiles, so only one branch is compiled, and the kernel is called
+        # directly (through a wrapper, a second call would pass every field of every array again).
         if training:
             lr = alpha if (last or between_zero) else 0.0   # rate 0: traces advance, weights stay (W - 0 * grad)
-            _train_step(0, x, target, lr, 1.0, state, weights, masks, traces, train_work, y)
+            if len(weights) == FORGET_GATE_WEIGHTS:
+                nto_steps.train_step_net(0, x, target, lr, 1.0, state, weights, masks, traces, train_work, y)
+            else:
+                nto_steps.train_step_1997_net(0, x, target, lr, 1.0, state, weights, masks, traces, train_work, y)
+        elif len(weights) == FORGET_GATE_WEIGHTS:
+            nto_steps.test_step_net(0, x, 1.0, state, weights, test_work, y)
         else:
-            _test_step(0, x, 1.0, state, weights, test_work, y)
+            nto_steps.test_step_1997_net(0, x, 1.0, state, weights, test_work, y)
     ok = True
     for m in range(y.shape[1]):
         if not abs(y[0, m] - target[0, m]) < tolerance:
