@@ -312,8 +312,9 @@ class FusedStep:
         of all arrays that read the same source vector run in one loop over j, with one accumulator per element,
         and the elements of one array are independent expressions of the same shape, which LLVM's SLP vectoriser
         evaluates several at a time in the lanes of a vector register; the source-major weights of one j are
-        contiguous, so their loads vectorise too.  It is compiled with the SLP vectoriser on
-        (:func:`lstm_lit.kernel_support.slp_njit`)."""
+        contiguous, so their loads vectorise too.  The sigmoids are evaluated in loops over a scratch vector
+        (:meth:`_sigmoid_batch`).  It is compiled with the SLP vectoriser on (:func:`lstm_lit.kernel_support.slp_njit`).
+        It takes only the scratch arrays of :meth:`straight_scratch` (its own ``*_workspace`` function)."""
         self._begin(f"{self.name}_net", self._net_args(), doc, decorator="slp_njit")
         self.emit(1, f"{', '.join(n + '_prev' for n in self.state)}, = state")
         self.emit(1, f"{', '.join(self.weights)}, = weights")
