@@ -101,18 +101,17 @@ class FusedStep:
         self.lines.append("    " * depth + text)
 
     def scratch_arrays(self):
-        """Per-network scratch for every computed array that is not written in place; a test step also gets
-        ``sigma``, where the straight-line test step (:meth:`straight_source`) evaluates its sigmoids."""
+        """Per-network scratch for every computed array that is not written in place."""
         seen = []
         for st in self.statements:
             name = st.target
             if isinstance(st, CellColumns) or name in self.in_place or name in seen:
                 continue
             seen.append(name)
-        return seen + ([] if self.training else ["sigma"])
+        return seen
 
     def size(self, name):
-        if name == "sigma":   # one element per sigmoid that the step evaluates
+        if name == "sigma":   # one element per sigmoid that the step evaluates (straight-line test step only)
             counts = {}
             for st in self.statements:
                 if isinstance(st, Define):
@@ -189,8 +188,7 @@ class FusedStep:
         in the same pass over the summation index: each element is still summed from 0.0 in the order j = lo, lo+1,
         ..., so the bits are those of the plain loop nest, but the elements' additions no longer wait for each other.
         Returns False (and prints nothing) when there are too many elements or too few terms."""
-        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
-        by_name = dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1])
+        by_name = self._size_by_name()
         ranges = [by_name[d] for d in self.size(st.target)]
         (v, lo, hi), = st.rhs.limits
         n_terms = int((hi - lo + 1).subs({getattr(model, k): n for k, n in self.sizes.items()}))
@@ -288,9 +286,13 @@ class FusedStep:
         return "_".join([name] + [str(e) for e in element])
 
     def elements(self, name):
-        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
-        by_name = dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1])
+        by_name = self._size_by_name()
         return list(itertools.product(*(range(by_name[d]) for d in self.size(name))))
+
+    def _size_by_name(self):
+        """The fixed sizes by the names the printed code uses (``d_in``, ..., ``n_src``, ``n_osrc``)."""
+        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
+        return dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1])
 
     def source_major_ref(self, computed, sum_index):
         """Array references of the straight-line step: computed arrays are local variables, weights are read
@@ -381,11 +383,8 @@ class FusedStep:
         self.emit(2, "sigma[i] = _sigmoid(sigma[i])")
         for at, sig in enumerate(batch, start):
             self.evaluated[sig] = f"sigma[{at}]"
-        assert len(self.evaluated) <= sp.sympify(self.size("sigma")[0]).subs(self._size_values()), "sigma too short"
-
-    def _size_values(self):
-        shapes = weight_shapes(**self.sizes, forget_gates=self.fg)
-        return {sp.Symbol(k): v for k, v in dict(self.sizes, n_src=shapes["W_ig"][1], n_osrc=shapes["W_out"][1]).items()}
+        sizes = {sp.Symbol(k): v for k, v in self._size_by_name().items()}
+        assert len(self.evaluated) <= sp.sympify(self.size("sigma")[0]).subs(sizes), "sigma too short"
 
     def _reads(self, st):
         if isinstance(st, Concat):

@@ -11,7 +11,6 @@ from numba import literal_unroll
 import numpy as np
 
 
-
 FORGET_GATE_WEIGHTS = 5
 """Weight matrices of the LSTM with forget gates (the 1997 LSTM has one fewer): how the engines tell the two apart."""
 

@@ -485,7 +485,6 @@ def test_step_workspace(weights):
         numpy.empty((n_osrc,)),  # x_out
         numpy.empty((d_out,)),  # z_out
         numpy.empty((d_out,)),  # y
-        numpy.empty((3*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
     )
 
 
@@ -497,7 +496,7 @@ def test_step_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM (unused here: the forget gate takes its place)."""
     s_prev, y_fg_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_fg, W_ig, W_og, W_c, W_out, = weights
-    x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
+    x_tilde, z_fg, y_fg, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
     d_in = x.shape[1]
     n_blk, d_blk = s_prev.shape[1], s_prev.shape[2]
     d_out, n_osrc = W_out.shape[1], W_out.shape[2]
@@ -618,7 +617,6 @@ def test_step_1997_workspace(weights):
         numpy.empty((n_osrc,)),  # x_out
         numpy.empty((d_out,)),  # z_out
         numpy.empty((d_out,)),  # y
-        numpy.empty((2*n_blk + 2*n_blk*d_blk + d_out,)),  # sigma
     )
 
 
@@ -630,7 +628,7 @@ def test_step_1997_net(b, x, state_decay, state, weights, work, y_out):
     the 1997 LSTM."""
     s_prev, y_ig_prev, y_og_prev, y_c_prev, = state
     W_ig, W_og, W_c, W_out, = weights
-    x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, sigma, = work
+    x_tilde, z_ig, y_ig, z_og, y_og, z_c, s, y_c, x_out, z_out, y, = work
     d_in = x.shape[1]
     n_blk, d_blk = s_prev.shape[1], s_prev.shape[2]
     d_out, n_osrc = W_out.shape[1], W_out.shape[2]

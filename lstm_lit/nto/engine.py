@@ -37,7 +37,6 @@ DEFAULT_STEP_BUDGET = 2_000_000
 TAIL = 100              # CNTO: training-stream lengths kept per network
 
 
-
 @numba.njit(cache=True)   # not inlined: len(weights) of its own argument must be a compile-time constant (below)
 def _sequence(rng, training, alpha, between_zero, tolerance, state, weights, masks, traces, train_work, test_work,
               x, target, y):
