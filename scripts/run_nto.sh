@@ -50,3 +50,5 @@ done
 for v in reset standard forget forget-decay; do
     run "cnto-$v" --task cnto --variant "$v" --max-train 100000
 done
+# 3. a check of the NTO result with bias 1 under the notes' error signal (target 0 before B): 5 networks, 2 x 10^5
+run "nto-forget-b1-zero" --task nto --variant forget-b1 --between zero --max-train 200000 --runs 5
