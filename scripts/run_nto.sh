@@ -5,20 +5,12 @@
 #   WORKERS=2 bash scripts/run_nto.sh                     # local processes (default: all cores)
 #   SCHEDULER=tcp://host:8786 bash scripts/run_nto.sh     # a Dask cluster (see the README)
 #
-# Cost, measured on the 2-core build machine while it ran other work (CPU time per network-step, one process):
-# NTO training step 5.3 us with forget gates, 3.9 us for the 1997 LSTM; CNTO about 3 us (mostly forward-only test
-# steps).  A sequence is 105 steps on average, so:
-#   * NTO, one network: about 0.4-0.55 ms per training sequence.  At the 1997 paper's average of 571,100 sequences
-#     (experiment 6b) that would be about 5 min CPU per network, and 10 min for a network that never solves (cap
-#     10^6).  Measured: the first 10 networks of the 1997 LSTM's full run all solved, after 34,000 sequences on
-#     average (13 s CPU each); forget gates are reported as fast (bias 5) or 3x slower (bias 1).  30 networks x 3
-#     variants: well under an hour of CPU if most networks solve, up to 15 hours if none does.
-#   * CNTO, one network: a training stream costs 105 steps per sequence reached, and its test up to 10 x 100 x 105
-#     steps (the early exit stops most tests at their first short stream).  A network that has learnt nothing costs
-#     about 0.8 ms per stream (the pilots: 1000 streams in under a second), so the paper's cap of 10^5 streams costs
-#     about 90 s per network, and 30 networks x 4 variants about 3 CPU hours; a network that nearly solves costs up
-#     to 0.5 s per stream, so a variant that learns costs more (unknown until it runs).
-# 1. pilots (30 networks, small caps: minutes; they give the early learning curves), then 2. the full runs.
+# Cost.  The complete runs (30 networks each, book/data/nto/*.json: elapsed_s and cpu_s) took, in CPU hours summed
+# over the networks: NTO 1997 LSTM 0.31, forget gates bias 5 0.10, bias 1 2.79 (every network ran to the cap of
+# 10^6 sequences, about 5.5 CPU min each); CNTO with reset 0.19, without 0.53, forget gates 0.76, with alpha-decay
+# 0.46.  A network that solves NTO needs 10-20 s of CPU; one that never solves about 0.33 ms per training sequence.
+# A CNTO network that has learnt nothing costs about 0.8 ms per stream; one near success up to 0.5 s per stream.
+# 1. pilots (30 networks, small caps: minutes; they give the early learning curves), 2. the full runs, 3. one check.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
