@@ -243,7 +243,14 @@ def test_cli_interrupted_at_many_moments_resumes_to_the_uninterrupted_results(tm
             assert all(now[j]["streams"] <= whole[j]["streams"] for j in now)
             finished_before = finished
         if p.returncode == 0:
-            break
+            assert {n["net"]: n for n in _records(json.loads(out.read_text()))} == whole
+            if interrupted >= 3:
+                break
+            # finished before enough interruptions (a signal can arrive while Python is still starting up and be
+            # lost there, and then the run simply completes): check it, and start the schedule's rest afresh
+            for f in (out, tmp_path / "cut.json.ckpt.npz"):
+                f.unlink(missing_ok=True)
+            finished_before = set()
     assert interrupted >= 3
     r = _cli(*CLI_SMALL, "--workers", "2", "--out", str(out))
     assert r.returncode == 0, r.stderr
